@@ -1,0 +1,78 @@
+"""Index a gallery folder: ``python scripts/build_index.py -m MODEL -gf GALLERY [-o INDEX_DIR]``."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..indexing import update_index
+from ._common import add_model_args, add_verbosity_args, load_model, positive_int, run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="build_index",
+        description="Embed a folder of place images into a persisted faiss index. Re-running "
+        "embeds only new or changed images and drops deleted ones.",
+    )
+    add_model_args(parser)
+    parser.add_argument(
+        "-gf",
+        "--gallery",
+        type=Path,
+        required=True,
+        help="gallery root; the place label is each image's subfolder path",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help="index folder (default: GALLERY/.place_index/<model fingerprint>/)",
+    )
+    parser.add_argument(
+        "--gallery_size",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="index only the first N images in sorted order",
+    )
+    parser.add_argument(
+        "--rehash",
+        action="store_true",
+        help="hash every file, even those whose size and mtime are unchanged",
+    )
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="ignore the existing index and embed every image again",
+    )
+    add_verbosity_args(parser)
+    return parser
+
+
+def _main(args: argparse.Namespace) -> int:
+    model = load_model(args)
+    update = update_index(
+        model,
+        args.gallery,
+        args.output,
+        rehash=args.rehash,
+        rebuild=args.rebuild,
+        max_images=args.gallery_size,
+        progress=not args.quiet,
+    )
+    for relpath, reason in update.failed:
+        print(f"skipped {args.gallery / relpath}: {reason}")
+    state = "saved" if update.saved else "unchanged"
+    print(
+        f"{len(update.index)} images indexed ({update.embedded} embedded, {update.reused} reused, "
+        f"{update.removed} removed, {len(update.failed)} failed) in {update.seconds:.1f} s; "
+        f"index {state}: {update.directory}"
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(_main, build_parser(), argv)

@@ -1,0 +1,258 @@
+"""PlaceIndex: a faiss index + the gallery records + a manifest, persisted atomically.
+
+Folder layout (generation ``g`` increases with every save)::
+
+    manifest.json            format, model fingerprint, count, names/sizes/sha256 of the files
+    index.<g>.faiss          faiss inner-product index over L2-normalised vectors
+    records.<g>.jsonl        one GalleryRecord per line, line i = faiss id i
+
+New data files are written under new names, then the manifest is replaced (the commit point),
+then older generations are deleted: a reader or a crash sees the old index or the new one,
+never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from .errors import PlaceRecognitionError
+from .fingerprint import ModelFingerprint
+from .fsutil import atomic_write_text, atomic_write_with, sha256_files
+from .gallery import GalleryRecord
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "place-recognition-index"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+INDEX_DIRNAME = ".place_index"
+_ROLES = ("index", "records")
+_DATA_FILE = re.compile(r"^(index|records)\.(\d+)\.(faiss|jsonl)$")
+
+
+class IndexMismatchError(PlaceRecognitionError, ValueError):
+    """The index was built with another model than the one given."""
+
+
+class IndexFormatError(PlaceRecognitionError):
+    """The index folder is damaged or was written by a newer version."""
+
+
+class _GenerationGone(Exception):
+    """The generation being read was replaced (and deleted) by a concurrent save."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """One search hit: ``score`` is the cosine similarity (inner product of unit vectors)."""
+
+    rank: int
+    id: int
+    score: float
+    record: GalleryRecord
+
+
+def default_index_dir(gallery: Path, fingerprint: ModelFingerprint) -> Path:
+    """Where the index of ``gallery`` for a model lives unless told otherwise."""
+    return Path(gallery) / INDEX_DIRNAME / fingerprint.key
+
+
+def l2_normalize(vectors: np.ndarray) -> np.ndarray:
+    """Vectors (..., D) scaled to unit length along the last axis, float32 (zeros stay zero)."""
+    vectors = np.asarray(vectors, np.float32)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class PlaceIndex:
+    """Exact inner-product search over a gallery's descriptors, with its records."""
+
+    def __init__(
+        self,
+        fingerprint: ModelFingerprint,
+        records: list[GalleryRecord],
+        index: faiss.Index,
+        generation: int = 0,
+    ) -> None:
+        if index.ntotal != len(records):
+            raise ValueError(f"{index.ntotal} vectors but {len(records)} records")
+        self.fingerprint = fingerprint
+        self.records = records
+        self.generation = generation
+        self._index = index
+
+    @classmethod
+    def build(
+        cls, fingerprint: ModelFingerprint, records: list[GalleryRecord], vectors: np.ndarray
+    ) -> PlaceIndex:
+        """A new exact index; ``vectors``: (N, D) float32, row i belongs to ``records[i]``."""
+        vectors = l2_normalize(np.asarray(vectors, np.float32).reshape(-1, fingerprint.dim))
+        index = faiss.IndexFlatIP(fingerprint.dim)
+        index.add(vectors)
+        return cls(fingerprint, list(records), index)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @property
+    def dim(self) -> int:
+        return self._index.d
+
+    def vectors(self) -> np.ndarray:
+        """All stored vectors, (N, D) float32, in record order."""
+        if self._index.ntotal == 0:
+            return np.empty((0, self.dim), np.float32)
+        return self._index.reconstruct_n(0, self._index.ntotal)
+
+    def search(self, queries: np.ndarray, k: int) -> list[list[Match]]:
+        """Top-``k`` matches per query; ``queries``: (N, D) or (D,) float32 descriptors."""
+        queries = l2_normalize(np.atleast_2d(queries))
+        if queries.shape[1] != self.dim:
+            raise ValueError(f"query has {queries.shape[1]} dims, the index {self.dim}")
+        k = min(k, len(self.records))
+        if k <= 0:
+            return [[] for _ in range(len(queries))]
+        scores, ids = self._index.search(queries, k)
+        return [
+            [
+                Match(rank, int(i), float(s), self.records[i])
+                for rank, (s, i) in enumerate(zip(row_scores, row_ids, strict=True))
+                if i >= 0
+            ]
+            for row_scores, row_ids in zip(scores, ids, strict=True)
+        ]
+
+    def save(self, directory: Path) -> Path:
+        """Write the index as a new generation in ``directory`` and commit it atomically."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        previous = read_manifest(directory, missing_ok=True)
+        self.generation = max(self.generation, previous["generation"] if previous else 0) + 1
+        index_file = directory / f"index.{self.generation:06d}.faiss"
+        records_file = directory / f"records.{self.generation:06d}.jsonl"
+        atomic_write_with(index_file, lambda tmp: faiss.write_index(self._index, str(tmp)))
+        lines = (json.dumps(r.to_json(), ensure_ascii=False) for r in self.records)
+        atomic_write_text(records_file, "".join(line + "\n" for line in lines))
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "generation": self.generation,
+            "model": self.fingerprint.to_dict(),
+            "metric": "inner_product",
+            "factory": "Flat",
+            "dim": self.dim,
+            "count": len(self.records),
+            "files": {"index": _describe(index_file), "records": _describe(records_file)},
+            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        atomic_write_text(directory / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+        _delete_other_generations(directory, self.generation)
+        return directory
+
+    @classmethod
+    def load(
+        cls, directory: Path, expected: ModelFingerprint | None = None, verify: bool = False
+    ) -> PlaceIndex:
+        """Read a saved index; refuse another model's index, a damaged one, or a newer format.
+
+        ``verify`` also checks the sha256 of the data files (sizes are always checked).
+        """
+        directory = Path(directory)
+        try:
+            return cls._load_generation(directory, expected, verify)
+        except _GenerationGone:
+            # A writer committed a new generation and deleted ours while we read: read again.
+            return cls._load_generation(directory, expected, verify)
+
+    @classmethod
+    def _load_generation(
+        cls, directory: Path, expected: ModelFingerprint | None, verify: bool
+    ) -> PlaceIndex:
+        manifest = read_manifest(directory)
+        fingerprint = ModelFingerprint.from_dict(manifest["model"])
+        if expected is not None and fingerprint != expected:
+            raise IndexMismatchError(
+                f"the index in {directory} was built with model {fingerprint.key}, not with "
+                f"{expected.key}; index the gallery with this model (or pass its own index)"
+            )
+        files = {role: _checked_file(directory, manifest, role, verify) for role in _ROLES}
+        try:
+            index = faiss.read_index(str(files["index"]))
+        except RuntimeError as exc:
+            raise IndexFormatError(f"cannot read {files['index']}: damaged faiss index") from exc
+        records = _read_records(files["records"])
+        if not (manifest["count"] == index.ntotal == len(records)) or index.d != fingerprint.dim:
+            raise IndexFormatError(
+                f"{directory}: manifest count {manifest['count']}, {index.ntotal} vectors of "
+                f"{index.d} dims, {len(records)} records do not agree; rebuild the index"
+            )
+        return cls(fingerprint, records, index, int(manifest["generation"]))
+
+
+def read_manifest(directory: Path, missing_ok: bool = False) -> dict | None:
+    """The parsed ``manifest.json`` of an index folder (format and version checked)."""
+    path = Path(directory) / MANIFEST
+    if not path.is_file():
+        if missing_ok:
+            return None
+        raise FileNotFoundError(f"no index at {directory} (missing {MANIFEST}); build it first")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexFormatError(f"{path} is damaged ({exc}); rebuild the index") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise IndexFormatError(f"{path} is not a place-recognition index manifest")
+    if manifest.get("format_version", 0) > FORMAT_VERSION:
+        raise IndexFormatError(
+            f"{path} has format version {manifest['format_version']}, newer than this version "
+            f"reads ({FORMAT_VERSION}); upgrade place_recognition or rebuild the index"
+        )
+    return manifest
+
+
+def _describe(path: Path) -> dict:
+    return {"name": path.name, "size": path.stat().st_size, "sha256": sha256_files([path])}
+
+
+def _checked_file(directory: Path, manifest: dict, role: str, verify: bool) -> Path:
+    entry = manifest["files"][role]
+    path = directory / entry["name"]
+    if not path.is_file():
+        current = read_manifest(directory, missing_ok=True)
+        if current and current.get("generation") != manifest["generation"]:
+            raise _GenerationGone(path)
+        raise IndexFormatError(f"{path} is missing; rebuild the index")
+    if path.stat().st_size != entry["size"]:
+        raise IndexFormatError(
+            f"{path} has {path.stat().st_size} bytes, the manifest says {entry['size']}: "
+            "the file is damaged; rebuild the index"
+        )
+    if verify and sha256_files([path]) != entry["sha256"]:
+        raise IndexFormatError(f"{path} does not match its sha256 in the manifest; rebuild")
+    return path
+
+
+def _read_records(path: Path) -> list[GalleryRecord]:
+    records = []
+    with open(path, encoding="utf-8") as f:
+        for line_number, line in enumerate(f, start=1):
+            try:
+                records.append(GalleryRecord.from_json(json.loads(line)))
+            except (ValueError, TypeError) as exc:
+                raise IndexFormatError(f"{path}, line {line_number}: damaged record") from exc
+    return records
+
+
+def _delete_other_generations(directory: Path, generation: int) -> None:
+    for path in directory.iterdir():
+        match = _DATA_FILE.match(path.name)
+        if match and int(match.group(2)) != generation:
+            path.unlink(missing_ok=True)

@@ -1,0 +1,180 @@
+"""Build or incrementally update the persisted index of a gallery folder.
+
+Unchanged files (same path, size and mtime) keep their vectors without being read. Other files
+are hashed: content already in the index (a renamed or touched file) reuses its vector, new
+content is decoded and embedded, and files that are gone are dropped. Undecodable files are
+reported by path and left out, so every vector stays aligned with its record.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .fsutil import sha256_bytes
+from .gallery import GalleryRecord, ordered_prefetch
+from .images import ImageFile, PlaceInfo, decode_image, default_label, list_images, read_places
+from .index import PlaceIndex, default_index_dir, read_manifest
+from .model import EmbeddingModel
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class IndexUpdate:
+    """What an indexing run did."""
+
+    index: PlaceIndex
+    directory: Path
+    embedded: int = 0
+    reused: int = 0
+    removed: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (relpath, reason)
+    saved: bool = False
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    file: ImageFile
+    sha256: str | None
+    image: np.ndarray | None = None
+    error: str | None = None
+
+
+def update_index(
+    model: EmbeddingModel,
+    gallery: Path,
+    index_dir: Path | None = None,
+    rehash: bool = False,
+    rebuild: bool = False,
+    max_images: int | None = None,
+    progress: bool = False,
+) -> IndexUpdate:
+    """Bring the index of ``gallery`` up to date with its files and save it if anything changed.
+
+    Args:
+        index_dir: where the index lives; default ``<gallery>/.place_index/<model key>/``.
+        rehash: hash every file even when its size and mtime are unchanged.
+        rebuild: ignore the existing index and embed everything again.
+        max_images: index only the first N images (in sorted order).
+    """
+    started = time.perf_counter()
+    gallery = Path(gallery)
+    directory = Path(index_dir) if index_dir else default_index_dir(gallery, model.fingerprint)
+    files = list_images(gallery)[:max_images]
+    old = None
+    if not rebuild and read_manifest(directory, missing_ok=True) is not None:
+        old = PlaceIndex.load(directory, expected=model.fingerprint)
+    old_records = old.records if old else []
+    kept, candidates = _split_unchanged(files, old_records, rehash)
+    by_sha = {record.sha256: i for i, record in enumerate(old_records)}
+    reused, new_vectors, failed = _embed_candidates(model, gallery, candidates, by_sha, progress)
+    source = {**kept, **reused}  # relpath -> old row
+    places = read_places(gallery, {str(Path(f.relpath).parent) for f in files})
+    records, rows = [], []
+    old_vectors = old.vectors() if old and source else None
+    for file in files:
+        if file.relpath in source:
+            sha = old_records[source[file.relpath]].sha256
+            rows.append(old_vectors[source[file.relpath]])
+        elif file.relpath in new_vectors:
+            sha, vector = new_vectors[file.relpath]
+            rows.append(vector)
+        else:
+            continue
+        records.append(_record(file, sha, places.get(file.relpath)))
+    vectors = np.stack(rows) if rows else np.empty((0, model.dim), np.float32)
+    index = PlaceIndex.build(model.fingerprint, records, vectors)
+    update = IndexUpdate(index, directory, len(new_vectors), len(reused), failed=failed)
+    update.removed = len({r.path for r in old_records} - {r.path for r in records})
+    if old is None or records != old_records:
+        index.save(directory)
+        update.saved = True
+    else:
+        index.generation = old.generation
+    update.seconds = time.perf_counter() - started
+    return update
+
+
+def _split_unchanged(
+    files: list[ImageFile], old_records: list[GalleryRecord], rehash: bool
+) -> tuple[dict[str, int], list[ImageFile]]:
+    """Files whose path, size and mtime match a record (-> its row), and all the others."""
+    if rehash:
+        return {}, list(files)
+    old_by_path = {record.path: i for i, record in enumerate(old_records)}
+    kept, candidates = {}, []
+    for file in files:
+        row = old_by_path.get(file.relpath)
+        record = old_records[row] if row is not None else None
+        if record and (record.size, record.mtime_ns) == (file.size, file.mtime_ns):
+            kept[file.relpath] = row
+        else:
+            candidates.append(file)
+    return kept, candidates
+
+
+def _embed_candidates(
+    model: EmbeddingModel,
+    gallery: Path,
+    candidates: list[ImageFile],
+    known_sha: dict[str, int],
+    progress: bool,
+) -> tuple[dict[str, int], dict[str, tuple[str, np.ndarray]], list[tuple[str, str]]]:
+    """Hash candidates; reuse known content, embed the rest (decoding runs ahead of inference)."""
+    reused: dict[str, int] = {}
+    failed: list[tuple[str, str]] = []
+    to_embed: list[tuple[str, str]] = []  # (relpath, sha256); images are not kept
+
+    def load(file: ImageFile) -> _Loaded:
+        try:
+            data = (gallery / file.relpath).read_bytes()
+        except OSError as exc:
+            return _Loaded(file, None, error=f"cannot read ({exc.strerror})")
+        sha = sha256_bytes(data)
+        if sha in known_sha:
+            return _Loaded(file, sha)
+        image = decode_image(data)
+        return _Loaded(file, sha, image, None if image is not None else "cannot decode")
+
+    bar = tqdm(total=len(candidates), unit="img", desc="indexing", disable=not progress)
+
+    def images():
+        for loaded in ordered_prefetch(load, candidates):
+            if loaded.error:
+                logger.warning("skipping %s: %s", gallery / loaded.file.relpath, loaded.error)
+                failed.append((loaded.file.relpath, loaded.error))
+                bar.update()
+            elif loaded.image is None:
+                reused[loaded.file.relpath] = known_sha[loaded.sha256]
+                bar.update()
+            else:
+                to_embed.append((loaded.file.relpath, loaded.sha256))
+                yield loaded.image
+
+    embedded = {}
+    with bar:
+        for position, vector in enumerate(model.embed_iter(images())):
+            relpath, sha = to_embed[position]
+            embedded[relpath] = (sha, vector)
+            bar.update()
+    return reused, embedded, failed
+
+
+def _record(file: ImageFile, sha256: str, place: PlaceInfo | None) -> GalleryRecord:
+    label = (place.label if place else None) or default_label(file.relpath)
+    return GalleryRecord(
+        path=file.relpath,
+        label=label,
+        sha256=sha256,
+        size=file.size,
+        mtime_ns=file.mtime_ns,
+        lat=place.lat if place else None,
+        lon=place.lon if place else None,
+    )

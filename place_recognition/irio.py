@@ -1,0 +1,27 @@
+"""Saving IRs without leaving a half-written model behind."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import openvino as ov
+
+
+def save_ir(model: ov.Model, path: Path, fp16: bool = False) -> Path:
+    """Write ``model`` to ``path`` (.xml + .bin), FP32 weights unless ``fp16``.
+
+    Both files are written under temporary names in the target folder and renamed into place,
+    weights first: the .xml, written last, is the commit point a reader opens.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_xml = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    try:
+        ov.save_model(model, tmp_xml, compress_to_fp16=fp16)
+        os.replace(tmp_xml.with_suffix(".bin"), path.with_suffix(".bin"))
+        os.replace(tmp_xml, path)
+    finally:
+        tmp_xml.unlink(missing_ok=True)
+        tmp_xml.with_suffix(".bin").unlink(missing_ok=True)
+    return path

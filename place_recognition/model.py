@@ -1,0 +1,172 @@
+"""EmbeddingModel: the one owner of OpenVINO's Core, compiled model and infer requests.
+
+Images go in as u8 BGR frames of any size; L2-normalised float32 descriptors come out. The resize
+to the model's input size runs inside the compiled graph (see ``preprocess.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import openvino as ov
+
+from .devices import check_device, compile_config, precision_in_effect
+from .errors import PlaceRecognitionError
+from .fingerprint import ModelFingerprint, model_digest
+from .preprocess import InputSpec, as_bgr, embed_preprocessing, input_spec, output_dim
+
+logger = logging.getLogger(__name__)
+
+RT_SECTION = "place_recognition"  # our keys in the IR's rt_info
+
+
+def rt_value(model: ov.Model, key: str) -> str | None:
+    """A ``place_recognition`` rt_info value of ``model`` as a string, or None when absent."""
+    if not model.has_rt_info([RT_SECTION, key]):
+        return None
+    return model.get_rt_info([RT_SECTION, key]).astype(str)
+
+
+def read_model(path: Path, core: ov.Core | None = None) -> ov.Model:
+    """Read an IR (.xml) or ONNX file, with a one-line error when it is missing or unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file not found: {path} (see README, 'Models')")
+    try:
+        return (core or ov.Core()).read_model(path)
+    except RuntimeError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise PlaceRecognitionError(f"cannot read model {path}: {first_line}") from exc
+
+
+def reshape_input(model: ov.Model, size: tuple[int, int]) -> None:
+    """Fix the image input to ``size`` = (height, width): the network is fully convolutional."""
+    port = model.input(0)
+    shape = port.get_partial_shape()
+    channels_last = (
+        shape.rank.get_length() == 4 and shape[3].is_static and shape[3].get_length() == 3
+    )
+    height, width = size
+    new_shape = [1, height, width, 3] if channels_last else [1, 3, height, width]
+    model.reshape({port: ov.PartialShape(new_shape)})
+
+
+class EmbeddingModel:
+    """An image-embedding model compiled on one OpenVINO device.
+
+    Args:
+        path: IR ``.xml`` (with its ``.bin``) or ``.onnx``.
+        device: passed to OpenVINO unchanged (``CPU``, ``GPU``, ``NPU``, ``AUTO``, ``HETERO:...``).
+        precision: inference precision hint ``f32``/``bf16``/``f16``; None = device default.
+        performance_hint: ``LATENCY``/``THROUGHPUT``/``CUMULATIVE_THROUGHPUT``; None = default.
+        cache_dir: OpenVINO model cache folder; makes later compilations fast.
+        input_size: (height, width) to reshape the input to; None keeps the IR's size.
+        num_requests: infer requests for batch embedding; None = the device's optimum (at least 2).
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        device: str = "CPU",
+        precision: str | None = None,
+        performance_hint: str | None = None,
+        cache_dir: Path | str | None = None,
+        input_size: tuple[int, int] | None = None,
+        num_requests: int | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.device = device
+        core = ov.Core()
+        model = read_model(self.path, core)
+        if input_size is not None:
+            reshape_input(model, input_size)
+        self.input: InputSpec = input_spec(model)
+        self.dim: int = output_dim(model)
+        self.name: str = rt_value(model, "name") or self.path.stem
+        self.synthetic: bool = rt_value(model, "synthetic") == "true"
+        if self.synthetic:
+            logger.warning(
+                "%s is a SYNTHETIC stand-in with random weights: it runs like netvlad-tf but "
+                "cannot recognise places",
+                self.path,
+            )
+        check_device(core, device)
+        if cache_dir is not None:
+            core.set_property({"CACHE_DIR": str(cache_dir)})
+        config = compile_config(precision, performance_hint)
+        try:
+            self._compiled = core.compile_model(
+                embed_preprocessing(model, self.input), device, config
+            )
+        except RuntimeError as exc:
+            raise PlaceRecognitionError(f"cannot compile {self.path} on {device}: {exc}") from exc
+        self.precision: str = precision_in_effect(self._compiled)
+        optimal = self._compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
+        self.num_requests: int = num_requests or max(2, int(optimal))
+        self._request = self._compiled.create_infer_request()
+        self._fingerprint: ModelFingerprint | None = None
+        logger.info(
+            "model %s: input %s %s %dx%d, output %d-d, device %s, precision %s",
+            self.name,
+            self.input.name,
+            self.input.layout,
+            self.input.height,
+            self.input.width,
+            self.dim,
+            device,
+            self.precision,
+        )
+
+    @property
+    def fingerprint(self) -> ModelFingerprint:
+        """Name, file digest, input size and output size (the digest is computed on first use)."""
+        if self._fingerprint is None:
+            self._fingerprint = ModelFingerprint(
+                self.name, model_digest(self.path), self.input.size, self.dim
+            )
+        return self._fingerprint
+
+    def embed(self, image: np.ndarray) -> np.ndarray:
+        """Descriptor of one u8 BGR image (H, W, 3) of any size: (D,) float32, L2-normalised."""
+        self._request.infer({0: as_bgr(image)[None]})
+        return self._request.get_output_tensor(0).data[0].copy()
+
+    def embed_batch(self, images: Iterable[np.ndarray]) -> np.ndarray:
+        """Descriptors of many images, in input order: (N, D) float32."""
+        rows = list(self.embed_iter(images))
+        return np.stack(rows) if rows else np.empty((0, self.dim), np.float32)
+
+    def embed_iter(self, images: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        """Embed a stream of images with several requests in flight; yields (D,) in input order."""
+        queue = ov.AsyncInferQueue(self._compiled, self.num_requests)
+        done: dict[int, np.ndarray] = {}
+
+        def on_done(request: ov.InferRequest, index: int) -> None:
+            # Copy now: the request's output buffer is reused by the next job on it.
+            done[index] = request.get_output_tensor(0).data[0].copy()
+
+        queue.set_callback(on_done)
+        next_index = 0
+        try:
+            for index, image in enumerate(images):
+                queue.start_async({0: as_bgr(image)[None]}, userdata=index)
+                while next_index in done:
+                    yield done.pop(next_index)
+                    next_index += 1
+            queue.wait_all()
+            while next_index in done:
+                yield done.pop(next_index)
+                next_index += 1
+        finally:
+            queue.wait_all()
+
+    def describe(self) -> str:
+        """One line for logs and summaries."""
+        kind = " (synthetic stand-in)" if self.synthetic else ""
+        return (
+            f"{self.name}{kind} {self.input.height}x{self.input.width}->{self.dim}d "
+            f"on {self.device}, precision {self.precision}"
+        )

@@ -1,0 +1,87 @@
+"""Generated sample scenes: a street of distinct procedural "places", for demos and tests.
+
+No external data: every place is drawn from a seed (sky, buildings, windows, trees), so the
+project can ship a working gallery and video without images it does not own. A place's views are
+crops of its panorama with a shift, a zoom and a lighting change, so that matching a view to its
+place is a small but real recognition task.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+PLACE_HEIGHT = 360
+PLACE_WIDTH = 640
+
+
+def render_place(seed: int, height: int = PLACE_HEIGHT, width: int = PLACE_WIDTH) -> np.ndarray:
+    """The panorama of place ``seed``: (height, width, 3) u8 BGR, deterministic."""
+    rng = np.random.default_rng(seed)
+    top, bottom = rng.integers(90, 256, 3), rng.integers(60, 200, 3)
+    ramp = np.linspace(0.0, 1.0, height)[:, None, None]
+    image = ((1 - ramp) * top + ramp * bottom).repeat(width, axis=1).astype(np.uint8)
+    horizon = int(height * rng.uniform(0.7, 0.85))
+    image[horizon:] = rng.integers(30, 120, 3)
+    x = int(rng.integers(-40, 0))
+    while x < width:
+        x = _draw_building(image, rng, x, horizon) + int(rng.integers(0, 25))
+    for _ in range(int(rng.integers(1, 5))):
+        centre = (int(rng.integers(0, width)), int(horizon - rng.integers(10, 40)))
+        cv2.circle(image, centre, int(rng.integers(12, 35)), _colour(rng, 20, 140), -1)
+    return image
+
+
+def _colour(rng: np.random.Generator, low: int = 0, high: int = 256) -> tuple[int, int, int]:
+    return tuple(int(c) for c in rng.integers(low, high, 3))
+
+
+def _draw_building(image: np.ndarray, rng: np.random.Generator, x: int, horizon: int) -> int:
+    """Draw one facade with a window grid starting at ``x``; return its right edge."""
+    width = int(rng.integers(50, 160))
+    roof = int(horizon - rng.integers(60, horizon - 20))
+    cv2.rectangle(image, (x, roof), (x + width, horizon), _colour(rng), -1)
+    window = _colour(rng)
+    step_x, step_y = int(rng.integers(14, 30)), int(rng.integers(18, 36))
+    size_x, size_y = int(step_x * rng.uniform(0.4, 0.7)), int(step_y * rng.uniform(0.4, 0.7))
+    for wy in range(roof + 8, horizon - step_y, step_y):
+        for wx in range(x + 6, x + width - size_x - 4, step_x):
+            cv2.rectangle(image, (wx, wy), (wx + size_x, wy + size_y), window, -1)
+    return x + width
+
+
+def render_view(
+    panorama: np.ndarray, seed: int, size: tuple[int, int] = (240, 320), strength: float = 1.0
+) -> np.ndarray:
+    """A view of a place: a shifted, zoomed crop with changed lighting, resized to ``size``."""
+    rng = np.random.default_rng(seed)
+    height, width = panorama.shape[:2]
+    zoom = 1.0 - strength * rng.uniform(0.0, 0.2)
+    crop_h, crop_w = int(height * zoom), int(width * zoom)
+    y0 = int(rng.integers(0, height - crop_h + 1))
+    x0 = int(rng.integers(0, width - crop_w + 1))
+    crop = panorama[y0 : y0 + crop_h, x0 : x0 + crop_w].astype(np.float32)
+    gain = 1.0 + strength * rng.uniform(-0.25, 0.25)
+    bias = strength * rng.uniform(-20, 20)
+    view = np.clip(crop * gain + bias, 0, 255).astype(np.uint8)
+    return cv2.resize(view, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+
+
+def place_label(index: int) -> str:
+    return f"place_{index:02d}"
+
+
+def write_sample_gallery(root: Path, places: int = 6, views: int = 3, seed: int = 0) -> list[Path]:
+    """Write ``views`` JPEG views of each of ``places`` places, one subfolder per place."""
+    written = []
+    for p in range(places):
+        panorama = render_place(seed * 1000 + p)
+        folder = Path(root) / place_label(p)
+        folder.mkdir(parents=True, exist_ok=True)
+        for v in range(views):
+            path = folder / f"view_{v}.jpg"
+            cv2.imwrite(str(path), render_view(panorama, seed * 1000 + p * 100 + v))
+            written.append(path)
+    return written

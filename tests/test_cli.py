@@ -1,0 +1,70 @@
+"""The commands end to end: main(argv) on a tiny IR, and their one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from place_recognition.cli import build_index, make_samples, make_synthetic, search
+
+from conftest import ROOT
+
+
+def test_make_synthetic_writes_a_marked_ir(tmp_path, capsys):
+    out = tmp_path / "m.xml"
+    assert make_synthetic.main(["--width", "32", "--input-size", "64x96", "-o", str(out)]) == 0
+    assert out.exists() and out.with_suffix(".bin").exists()
+    assert "cannot recognise places" in capsys.readouterr().out
+
+
+def test_index_then_search_from_the_command_line(tiny_ir, tmp_path, capsys):
+    gallery = tmp_path / "gallery"
+    assert make_samples.main(["-o", str(gallery), "--places", "3", "--views", "2"]) == 0
+    argv = ["-m", str(tiny_ir), "-gf", str(gallery), "-q"]
+    assert build_index.main(argv) == 0
+    assert "6 embedded" in capsys.readouterr().out
+    assert build_index.main(argv) == 0
+    second = capsys.readouterr().out
+    assert "0 embedded" in second and "index unchanged" in second
+    query = gallery / "place_01" / "view_1.jpg"
+    assert search.main([*argv, "-i", str(query), "-k", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["matches"][0]["path"] == "place_01/view_1.jpg"
+    assert result["matches"][0]["label"] == "place_01"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-m", "missing.xml", "-gf", "."], "model file not found: missing.xml"),
+        (["-gf", "nowhere"], "gallery folder not found: nowhere"),
+        (["-d", "NPU", "-gf", "."], "device 'NPU'"),
+    ],
+)
+def test_user_errors_are_one_line_with_exit_code_2(tiny_ir, argv, message, capsys):
+    if "-m" not in argv:
+        argv = ["-m", str(tiny_ir), *argv]
+    assert build_index.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and "Traceback" not in err[0]
+
+
+def test_search_without_an_index_says_build_it_first(tiny_ir, image_dir, capsys):
+    code = search.main(
+        ["-m", str(tiny_ir), "-gf", str(image_dir), "-i", str(image_dir / "lonely.bmp")]
+    )
+    assert code == 2 and "build it first" in capsys.readouterr().err
+
+
+def test_script_wrappers_run_from_any_folder(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_index.py"), "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0 and "--gallery" in result.stdout
