@@ -70,7 +70,9 @@ class OmzTools:
         """Run one of the tools with its output appended to ``log``; return its exit code."""
         if not self.tool(tool).exists():
             raise OmzError(f"{self.tool(tool)} not found: run the setup step first")
-        env = {**os.environ, **(extra_env or {})}
+        # As if the venv were activated: omz_converter looks for `mo` on PATH.
+        path = os.pathsep.join([str(self.tool("python").parent), os.environ.get("PATH", "")])
+        env = {**os.environ, "PATH": path, "VIRTUAL_ENV": str(self.env), **(extra_env or {})}
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "a") as out:
             out.write(f"$ {tool} {' '.join(args)}\n")
