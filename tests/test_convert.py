@@ -144,6 +144,8 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert convert_cli.main([str(tmp_path / "nothing-here"), "-q"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "does not exist" in err
+    assert convert_cli.main(["-q"]) == 2
+    assert "--download" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         convert_cli.main([str(FIXTURE), "--precisions", "INT8"])
 

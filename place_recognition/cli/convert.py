@@ -7,7 +7,16 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..convert import DEFAULT_INPUT_SIZE, PRECISIONS, convert_netvlad, locate_source, write_irs
+from ..convert import (
+    DEFAULT_INPUT_SIZE,
+    PRECISIONS,
+    convert_netvlad,
+    locate_source,
+    omz_ir_path,
+    write_irs,
+)
+from ..download import NETVLAD_ZIP, fetch
+from ..errors import PlaceRecognitionError
 from ..irio import copy_ir
 from ._common import DEFAULT_MODEL, add_verbosity_args, run
 from .make_synthetic import parse_size
@@ -38,8 +47,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "source",
         type=Path,
+        nargs="?",
         help="OMZ download folder, unpacked checkpoint folder or file, netvlad.zip (sha384 "
         "checked, unpacked beside itself) or a frozen model_frozen.pb",
+    )
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="first fetch netvlad.zip (1.1 GB, size and digests checked) into "
+        "OUTPUT_DIR/public/netvlad-tf/ and convert it (needs network)",
     )
     parser.add_argument(
         "-o",
@@ -76,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(args: argparse.Namespace) -> int:
-    source = locate_source(args.source, progress=not args.quiet)
+    source = locate_source(_source_path(args), progress=not args.quiet)
     logger.info("source: %s (%s)", source.path, source.kind)
     model = convert_netvlad(source, args.input_size)
     written = write_irs(model, args.output_dir, args.precisions)
@@ -85,6 +101,15 @@ def _main(args: argparse.Namespace) -> int:
     if "FP32" in written and not args.no_copy:
         print(f"wrote {copy_ir(written['FP32'], args.model_path)} (FP32)")
     return 0
+
+
+def _source_path(args: argparse.Namespace) -> Path:
+    if args.download:
+        folder = omz_ir_path(args.output_dir, "FP32").parents[1]  # OUTPUT_DIR/public/netvlad-tf
+        return fetch(NETVLAD_ZIP, folder, progress=not args.quiet)
+    if args.source is None:
+        raise PlaceRecognitionError("give the SOURCE to convert, or --download to fetch it")
+    return args.source
 
 
 def main(argv: Sequence[str] | None = None) -> int:
