@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import openvino as ov
+
+from .fsutil import atomic_write_with
 
 
 def save_ir(model: ov.Model, path: Path, fp16: bool = False) -> Path:
@@ -25,3 +28,15 @@ def save_ir(model: ov.Model, path: Path, fp16: bool = False) -> Path:
         tmp_xml.unlink(missing_ok=True)
         tmp_xml.with_suffix(".bin").unlink(missing_ok=True)
     return path
+
+
+def copy_ir(source: Path, target: Path) -> Path:
+    """Copy the IR ``source`` (.xml + .bin) to ``target``, weights first, each file atomically."""
+    source, target = Path(source), Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in (".bin", ".xml"):
+        atomic_write_with(
+            target.with_suffix(suffix),
+            lambda tmp, suffix=suffix: shutil.copyfile(source.with_suffix(suffix), tmp),
+        )
+    return target

@@ -1,0 +1,210 @@
+"""The Open Model Zoo route: omz_downloader + omz_converter from their own virtual environment.
+
+openvino-dev 2024.6.0 (the last release) pins openvino 2024.6 and numpy<2, which cannot share
+the runtime environment (REFERENCE.md §2.7), so the tools live in a separate venv created once.
+Its TensorFlow extra (~2.2 GB, only needed by omz_converter's freezing step) is installed only
+when the conversion is asked for. Without network, the download step stops within seconds with
+one message saying which files to fetch by hand and where they go; hand-fetched files are
+verified and put into omz_downloader's cache, from which it then takes them offline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from .convert import MODEL_NAME, omz_ir_path
+from .download import NETVLAD_FILES, NETVLAD_ZIP, RemoteFile, verify_file
+from .errors import PlaceRecognitionError
+from .fsutil import atomic_write_with
+
+logger = logging.getLogger(__name__)
+
+_MARKER = "place_recognition-requirements.txt"
+_CACHE_FORMAT = "1"  # omz_tools DirCache: <cache>/1/<sha384[:2]>/<sha384[2:]>
+
+
+class OmzError(PlaceRecognitionError):
+    """The Open Model Zoo tools could not be set up or did not produce the model."""
+
+
+@dataclass(frozen=True)
+class OmzTools:
+    """A virtual environment holding openvino-dev, installed from ``requirements`` files."""
+
+    env: Path
+    python: str = sys.executable
+
+    def tool(self, name: str) -> Path:
+        return self.env / ("Scripts" if os.name == "nt" else "bin") / name
+
+    def installed(self, requirements: Path) -> bool:
+        """True when ``requirements`` (by content) was installed into this environment."""
+        marker = self.env / _MARKER
+        return marker.is_file() and _digest(requirements) in marker.read_text().split()
+
+    def ensure(self, requirements: list[Path], log: Path) -> None:
+        """Create the environment and install what is not installed yet (pip output to ``log``)."""
+        if not self.tool("python").exists():
+            logger.info("creating the Open Model Zoo tools environment %s", self.env)
+            self._call([self.python, "-m", "venv", str(self.env)], log, "create the venv")
+        for path in requirements:
+            if self.installed(path):
+                continue
+            logger.info("installing %s into %s (output in %s)", path, self.env, log)
+            pip = [str(self.tool("python")), "-m", "pip", "install", "-r", str(path)]
+            self._call(pip, log, f"install {path}")
+            with open(self.env / _MARKER, "a") as f:
+                f.write(_digest(path) + "\n")
+
+    def run(self, tool: str, args: list[str], log: Path, extra_env: dict | None = None) -> int:
+        """Run one of the tools with its output appended to ``log``; return its exit code."""
+        if not self.tool(tool).exists():
+            raise OmzError(f"{self.tool(tool)} not found: run the setup step first")
+        # As if the venv were activated: omz_converter looks for `mo` on PATH.
+        path = os.pathsep.join([str(self.tool("python").parent), os.environ.get("PATH", "")])
+        env = {**os.environ, "PATH": path, "VIRTUAL_ENV": str(self.env), **(extra_env or {})}
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a") as out:
+            out.write(f"$ {tool} {' '.join(args)}\n")
+            out.flush()
+            return subprocess.run(
+                [str(self.tool(tool)), *args], stdout=out, stderr=subprocess.STDOUT, env=env
+            ).returncode
+
+    def capture(self, tool: str, args: list[str]) -> str:
+        """Run a tool and return its standard output (errors raise :class:`OmzError`)."""
+        result = subprocess.run(
+            [str(self.tool(tool)), *args], capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise OmzError(f"{tool} {' '.join(args)} failed: {result.stderr.strip()[-300:]}")
+        return result.stdout
+
+    @staticmethod
+    def _call(command: list[str], log: Path, what: str) -> None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a") as out:
+            out.write(f"$ {' '.join(command)}\n")
+            out.flush()
+            code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT).returncode
+        if code != 0:
+            raise OmzError(f"could not {what} (exit code {code}); see {log}")
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def cache_path(cache_dir: Path, remote: RemoteFile) -> Path:
+    """Where omz_downloader's cache keeps ``remote`` (keyed by its sha384)."""
+    digest = remote.sha384.lower()
+    return Path(cache_dir) / _CACHE_FORMAT / digest[:2] / digest[2:]
+
+
+def seed_cache(files_dir: Path, cache_dir: Path, remotes=NETVLAD_FILES) -> list[Path]:
+    """Verify hand-downloaded files in ``files_dir`` and put them into the OMZ cache.
+
+    Files are looked up by their base name (netvlad.zip, layers.py, nets.py); ones not there are
+    skipped, ones that do not match their size and digests raise an error naming them.
+    """
+    seeded = []
+    for remote in remotes:
+        source = Path(files_dir) / Path(remote.name).name
+        if not source.is_file():
+            continue
+        verify_file(source, remote)
+        target = cache_path(cache_dir, remote)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_with(target, lambda tmp, source=source: shutil.copyfile(source, tmp))
+        seeded.append(target)
+    return seeded
+
+
+def unreachable(url: str, timeout: float) -> str | None:
+    """Why ``url`` cannot be reached (DNS, refused, timeout, HTTP error), or None if it can."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+            return None
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code} {exc.reason}"
+    except urllib.error.URLError as exc:
+        return str(exc.reason)
+    except OSError as exc:
+        return str(exc)
+
+
+def offline_message(reason: str, url: str, download_dir: Path, remotes=NETVLAD_FILES) -> str:
+    """The one line that tells what to fetch by hand, where it goes, and the TF-free way."""
+    folder = Path(download_dir) / "public" / MODEL_NAME
+    small = " and ".join(f"{Path(r.name).name} ({r.url})" for r in remotes if r is not NETVLAD_ZIP)
+    return (
+        f"cannot reach {urllib.parse.urlsplit(url).netloc} ({reason}). Download by hand "
+        f"{NETVLAD_ZIP.describe()} and save it as {folder / 'netvlad.zip'}; then either convert it "
+        f"without TensorFlow: python scripts/convert_netvlad.py {folder / 'netvlad.zip'} , or "
+        f"also save {small} in {folder} and run this command again with --files {folder}"
+    )
+
+
+def download(
+    tools: OmzTools,
+    requirements: list[Path],
+    download_dir: Path,
+    cache_dir: Path,
+    log: Path,
+    remotes=NETVLAD_FILES,
+    timeout: float = 5.0,
+) -> Path:
+    """omz_downloader --name netvlad-tf; returns ``download_dir/public/netvlad-tf``.
+
+    Unless every file is already in the cache, the first file's server is probed first, so that
+    no network means one clear :class:`OmzError` within seconds rather than a traceback.
+    """
+    if not all(cache_path(cache_dir, r).is_file() for r in remotes):
+        url = remotes[0].url
+        reason = unreachable(url, timeout)
+        if reason:
+            raise OmzError(offline_message(reason, url, download_dir, remotes))
+    tools.ensure(requirements, log)
+    args = ["--name", MODEL_NAME, "-o", str(download_dir), "--cache_dir", str(cache_dir)]
+    if tools.run("omz_downloader", args, log) != 0:
+        raise OmzError(
+            offline_message(
+                f"omz_downloader failed, see {log}", remotes[0].url, download_dir, remotes
+            )
+        )
+    return Path(download_dir) / "public" / MODEL_NAME
+
+
+def convert(
+    tools: OmzTools,
+    requirements: list[Path],
+    download_dir: Path,
+    output_dir: Path,
+    precisions: tuple[str, ...],
+    log: Path,
+) -> dict[str, Path]:
+    """omz_converter --name netvlad-tf (needs the TensorFlow extra); the IR per precision."""
+    checkpoint_dir = Path(download_dir) / "public" / MODEL_NAME
+    if not any(checkpoint_dir.glob("*/*.index")):
+        raise OmzError(f"no downloaded checkpoint under {checkpoint_dir}: run the download step")
+    tools.ensure(requirements, log)
+    args = ["--name", MODEL_NAME, "-d", str(download_dir), "-o", str(output_dir)]
+    args += ["--precisions", ",".join(precisions)]
+    # omz_converter's pre-convert step builds the graph with tf.layers, gone from Keras 3.
+    if tools.run("omz_converter", args, log, {"TF_USE_LEGACY_KERAS": "1"}) != 0:
+        raise OmzError(f"omz_converter failed; see {log}")
+    irs = {p: omz_ir_path(output_dir, p) for p in precisions}
+    missing = [str(path) for path in irs.values() if not path.is_file()]
+    if missing:
+        raise OmzError(f"omz_converter did not write {', '.join(missing)}; see {log}")
+    return irs
