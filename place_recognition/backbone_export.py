@@ -105,6 +105,4 @@ def export_backbone(output: Path, fp16: bool = True, check_size: int = 224) -> d
         ov.Core().read_model(Path(output)), "CPU", {"INFERENCE_PRECISION_HINT": "f32"}
     )
     got = compiled(example.numpy())
-    return {
-        name: float(np.abs(got[i] - expected[i]).max()) for i, name in enumerate(TAPS)
-    }
+    return {name: float(np.abs(got[i] - expected[i]).max()) for i, name in enumerate(TAPS)}

@@ -31,6 +31,10 @@ MEAN_RGB = (123.675, 116.28, 103.53)
 STD_RGB = (58.395, 57.12, 57.375)
 
 
+# Channels of the backbone IR's taps (backbone_export.TAPS, without importing torch code).
+TAP_CHANNELS = {"s8": 40, "s16": 112, "s16x": 672, "s32": 320, "head": 1280}
+
+
 @dataclass(frozen=True)
 class NetVladParams:
     """A fitted NetVLAD head: vocabulary, assignment sharpness and PCA-whitening.

@@ -83,13 +83,15 @@ def vlad(features: np.ndarray, centers: np.ndarray, alpha: float) -> np.ndarray:
 
 
 def fit_whitening(
-    vectors: np.ndarray, dim: int, eps: float = 1e-9
+    vectors: np.ndarray, dim: int, shrinkage: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """PCA-whitening of ``vectors`` (N, F) to ``dim``: matrix (dim, F) and bias (dim,).
 
-    ``y = matrix @ x + bias`` projects onto the top principal directions and divides by the
-    square roots of their variances (+ ``eps``), as netvlad's addPCA does. The N x N Gram matrix
-    is decomposed instead of the F x F covariance when N < F (VLADs are long, samples few).
+    ``y = matrix @ x + bias`` projects onto the top principal directions and divides each by
+    sqrt(variance + shrinkage * mean kept variance + 1e-9). ``shrinkage`` 0 is netvlad's addPCA
+    (full whitening); larger values damp the boost of low-variance directions, which a small or
+    off-domain fitting set estimates badly. The N x N Gram matrix is decomposed instead of the
+    F x F covariance when N < F (VLADs are long, samples few).
     """
     vectors = np.asarray(vectors, np.float64)
     count, features = vectors.shape
@@ -111,5 +113,25 @@ def fit_whitening(
         values, vecs = np.linalg.eigh(centred.T @ centred / count)
         order = np.argsort(values)[::-1][:dim]
         values, directions = np.maximum(values[order], 0.0), vecs[:, order]
-    matrix = directions.T / np.sqrt(values + eps)[:, None]
+    matrix = directions.T / np.sqrt(values + shrinkage * values.mean() + 1e-9)[:, None]
     return matrix.astype(np.float32), (-matrix @ mean).astype(np.float32)
+
+
+def vlad_batch(
+    local_features: list[np.ndarray], centers: np.ndarray, alpha: float, chunk: int = 64
+) -> np.ndarray:
+    """:func:`vlad` of many images with equally many locations, vectorised: (N, C*K) float32."""
+    centers = np.asarray(centers, np.float32)
+    squared = (centers**2).sum(axis=1)
+    out = []
+    for start in range(0, len(local_features), chunk):
+        x = np.stack(local_features[start : start + chunk]).astype(np.float32)  # (B, n, C)
+        logits = 2.0 * alpha * (x @ centers.T) - alpha * squared
+        logits -= logits.max(axis=-1, keepdims=True)
+        weights = np.exp(logits)
+        weights /= weights.sum(axis=-1, keepdims=True)  # (B, n, K)
+        aggregated = np.einsum("bnc,bnk->bck", x, weights) - centers.T * weights.sum(1)[:, None]
+        aggregated /= np.sqrt((aggregated**2).sum(axis=1, keepdims=True) + _EPS)
+        flat = aggregated.reshape(len(x), -1)
+        out.append(flat / np.sqrt((flat**2).sum(axis=1, keepdims=True) + _EPS))
+    return np.concatenate(out).astype(np.float32)

@@ -73,7 +73,9 @@ def test_local_features_of_backbone_equal_the_cut_of_the_lite_model(backbone_ir,
     params = random_params("s16", 112)
     lite = build_lite_model(backbone_ir.clone(), params, SIZE)
     cut = save_ir(local_features_model(lite), tmp_path / "cut.xml")
-    direct = save_ir(build_local_features_model(backbone_ir.clone(), "s16", SIZE), tmp_path / "d.xml")
+    direct = save_ir(
+        build_local_features_model(backbone_ir.clone(), "s16", SIZE), tmp_path / "d.xml"
+    )
     image = scene(5, 70, 100)
     a = EmbeddingModel(cut, precision=F32).embed(image)
     b = EmbeddingModel(direct, precision=F32).embed(image)
@@ -99,7 +101,9 @@ def test_refit_replaces_only_the_head(backbone_ir, tmp_path):
     model = EmbeddingModel(path, precision=F32)
     assert model.dim == 5 and model.name == "netvlad-lite-fitted"
     assert rt_value(ov.Core().read_model(path), "clusters") == "3"
-    local = EmbeddingModel(save_ir(local_features_model(refitted), tmp_path / "l.xml"), precision=F32)
+    local = EmbeddingModel(
+        save_ir(local_features_model(refitted), tmp_path / "l.xml"), precision=F32
+    )
     image = scene(3, 80, 80)
     expected = head_reference(local.embed(image).reshape(-1, 112), second_params)
     np.testing.assert_allclose(model.embed(image), expected, atol=2e-4)

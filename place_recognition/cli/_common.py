@@ -87,13 +87,16 @@ def resolve_model_path(path: Path | None) -> Path:
     )
 
 
-def load_model(args: argparse.Namespace) -> EmbeddingModel:
+def load_model(
+    args: argparse.Namespace, input_size: tuple[int, int] | None = None
+) -> EmbeddingModel:
     return EmbeddingModel(
         resolve_model_path(args.model),
         device=args.device,
         precision=args.precision,
         performance_hint=args.hint,
         cache_dir=args.cache_dir,
+        input_size=input_size,
     )
 
 

@@ -1,4 +1,4 @@
-"""Build-time only: export the EfficientNet-Lite0 backbone IR (needs scripts/requirements-build.txt)."""
+"""Build-time only: export the EfficientNet-Lite0 backbone IR (scripts/requirements-build.txt)."""
 
 from __future__ import annotations
 
