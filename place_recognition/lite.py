@@ -21,7 +21,9 @@ from openvino.preprocess import PrePostProcessor
 from .model import RT_SECTION
 from .netvlad_graph import l2_normalize, netvlad_aggregate, whiten
 
-BACKBONE_PATH = Path("models") / "netvlad-lite" / "efficientnet-lite0.xml"
+# Committed with the code: found relative to the package, whatever the working directory.
+LITE_DIR = Path(__file__).resolve().parents[1] / "models" / "netvlad-lite"
+BACKBONE_PATH = LITE_DIR / "efficientnet-lite0.xml"
 LITE_NAME = "netvlad-lite"
 INPUT_NAME = "image"
 OUTPUT_NAME = "descriptor"

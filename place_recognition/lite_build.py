@@ -7,6 +7,7 @@ The head is fitted on generated scenes (``scenes.py``) unless a calibration fold
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from .images import list_images, read_image
 from .irio import save_ir
 from .lite import (
     BACKBONE_PATH,
+    LITE_DIR,
     LITE_NAME,
     TAP_CHANNELS,
     build_lite_model,
@@ -28,10 +30,11 @@ from .lite import (
     read_backbone,
 )
 from .model import RT_SECTION, EmbeddingModel
+from .samples import write_sample_dataset
 
 logger = logging.getLogger(__name__)
 
-LITE_PATH = Path("models") / "netvlad-lite" / f"{LITE_NAME}.xml"
+LITE_PATH = LITE_DIR / f"{LITE_NAME}.xml"  # built on first use, not committed
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,25 @@ def build_lite(
     params.info["scene_seed"] = str(recipe.seed)
     model = build_lite_model(backbone, params, recipe.input_size)
     logger.info("netvlad-lite: %s, K=%d, %d-d, %s", recipe.tap, recipe.clusters, recipe.dim, source)
-    return save_ir(model, Path(output), fp16=fp16)
+    path = save_ir(model, Path(output), fp16=fp16)
+    calibrate_on_generated_set(path)
+    return path
+
+
+def calibrate_on_generated_set(model_path: Path) -> float:
+    """Store the unknown-place threshold derived on a generated labelled set (samples.py)."""
+    from .calibration import calibrate_on_ranking, store_threshold_in_model
+    from .datasets import read_ground_truth_folder
+    from .evaluating import evaluate_dataset
+
+    with tempfile.TemporaryDirectory(prefix="place-recognition-") as tmp:
+        dataset = read_ground_truth_folder(write_sample_dataset(Path(tmp) / "calibration"))
+        model = EmbeddingModel(model_path)
+        _, ranking = evaluate_dataset(model, dataset, (1,), use_cache=False)
+    calibration = calibrate_on_ranking(ranking["scores"], ranking["indices"], dataset.positives)
+    store_threshold_in_model(model_path, calibration.threshold)
+    logger.info("unknown-place threshold %.4f (%s)", calibration.threshold, calibration)
+    return calibration.threshold
 
 
 def ensure_lite_model(path: Path = LITE_PATH, progress: bool = False) -> Path:
