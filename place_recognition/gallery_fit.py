@@ -39,6 +39,7 @@ def fit_lite_to_images(
     clusters: int | None = None,
     dim: int | None = None,
     progress: bool = False,
+    scenes: int = LiteRecipe.scenes,
 ) -> Path:
     """Re-fit ``model``'s NetVLAD head (K, dim: its own unless given) on ``images``; save IR."""
     graph = read_model(model.path)
@@ -54,10 +55,10 @@ def fit_lite_to_images(
     if not features:
         raise PlaceRecognitionError(f"no readable images to fit on in {source}")
     recipe = LiteRecipe()
-    scenes = local_features(
-        flat, channels, calibration_scenes(recipe.scenes, recipe.seed), model.sibling, progress
+    scene_features = local_features(
+        flat, channels, calibration_scenes(scenes, recipe.seed), model.sibling, progress
     )
-    params = fit_head(features, rt_value(graph, "tap") or recipe.tap, settings, scenes)
+    params = fit_head(features, rt_value(graph, "tap") or recipe.tap, settings, scene_features)
     params.info["vocabulary"] = source
     return save_ir(refit_lite_model(graph, params, FITTED_NAME), Path(output), fp16=True)
 
@@ -70,9 +71,11 @@ def fit_to_gallery(
     dim: int | None = None,
     max_images: int | None = None,
     progress: bool = False,
+    scenes: int = LiteRecipe.scenes,
 ) -> IndexUpdate:
     """Fit ``model``'s head to ``gallery``, save it in the index folder and index the gallery.
 
+    ``scenes``: generated images that join the gallery's in the whitening sample.
     The index folder defaults to ``<gallery>/.place_index/<model key>/``, the same folder the
     base model uses, so later runs with the base model find and use the fitted one.
     ``IndexUpdate.model`` is the fitted model (use it, or ``PlaceRecognizer.open``, to search).
@@ -91,6 +94,7 @@ def fit_to_gallery(
         clusters,
         dim,
         progress,
+        scenes,
     )
     logger.info("fitted to %s in %.1f s: %s", gallery, time.perf_counter() - started, xml)
     fitted = model.sibling(xml)

@@ -46,7 +46,7 @@ def _main(args: argparse.Namespace) -> int:
     model = load_model(args)
     if args.index is not None:
         model = resolve_gallery_model(model, dataset.root / "ref", args.index)
-    report, ranking = evaluate_dataset(model, dataset, (1,), progress=not args.quiet)
+    _, ranking = evaluate_dataset(model, dataset, (1,), progress=not args.quiet)
     calibration = calibrate_on_ranking(
         ranking["scores"], ranking["indices"], dataset.positives, args.target_precision
     )
