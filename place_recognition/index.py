@@ -5,6 +5,11 @@ Folder layout (generation ``g`` increases with every save)::
     manifest.json            format, model fingerprint, count, names/sizes/sha256 of the files
     index.<g>.faiss          faiss inner-product index over L2-normalised vectors
     records.<g>.jsonl        one GalleryRecord per line, line i = faiss id i
+    model.<g>.xml/.bin       optional: the gallery-fitted model the vectors were made with
+                             (manifest key "fitted_model"; see fitting.py)
+
+The manifest may also hold ``"threshold"``: the calibrated unknown-place score threshold
+(calibration.py). Both are carried over by later saves of the same model's index.
 
 New data files are written under new names, then the manifest is replaced (the commit point),
 then older generations are deleted: a reader or a crash sees the old index or the new one,
@@ -35,7 +40,10 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 INDEX_DIRNAME = ".place_index"
 _ROLES = ("index", "records")
-_DATA_FILE = re.compile(r"^(index|records)\.(\d+)\.(faiss|jsonl)$")
+_DATA_FILE = re.compile(r"^(index|records|model)\.(\d+)\.(faiss|jsonl|xml|bin)$")
+FITTED_MODEL = "fitted_model"  # manifest key: {"xml", "bin", "base_model", "info"}
+THRESHOLD = "threshold"  # manifest key: calibrated unknown-place threshold (float)
+_CARRIED = (FITTED_MODEL, THRESHOLD)  # kept by later saves of the same model
 
 
 class IndexMismatchError(PlaceRecognitionError, ValueError):
@@ -88,6 +96,9 @@ class PlaceIndex:
         self.records = records
         self.generation = generation
         self._index = index
+        # Manifest entries that belong to the model rather than to one save (FITTED_MODEL,
+        # THRESHOLD): set by load(), kept by save().
+        self.attached: dict = {}
 
     @classmethod
     def build(
@@ -131,11 +142,20 @@ class PlaceIndex:
         ]
 
     def save(self, directory: Path) -> Path:
-        """Write the index as a new generation in ``directory`` and commit it atomically."""
+        """Write the index as a new generation in ``directory`` and commit it atomically.
+
+        Entries of the previous manifest of the *same* model (its gallery-fitted model files,
+        its threshold) are carried over unless this index sets its own in ``attached``.
+        """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         previous = read_manifest(directory, missing_ok=True)
         self.generation = max(self.generation, previous["generation"] if previous else 0) + 1
+        if previous and previous["model"].get("sha256") == self.fingerprint.sha256:
+            self.attached = {
+                **{k: previous[k] for k in _CARRIED if k in previous},
+                **self.attached,
+            }
         index_file = directory / f"index.{self.generation:06d}.faiss"
         records_file = directory / f"records.{self.generation:06d}.jsonl"
         atomic_write_with(index_file, lambda tmp: faiss.write_index(self._index, str(tmp)))
@@ -152,10 +172,17 @@ class PlaceIndex:
             "count": len(self.records),
             "files": {"index": _describe(index_file), "records": _describe(records_file)},
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **self.attached,
         }
         atomic_write_text(directory / MANIFEST, json.dumps(manifest, indent=2) + "\n")
-        _delete_other_generations(directory, self.generation)
+        _delete_other_generations(directory, self.generation, _referenced(manifest))
         return directory
+
+    @classmethod
+    def next_generation(cls, directory: Path) -> int:
+        """The generation number the next save in ``directory`` will get."""
+        previous = read_manifest(directory, missing_ok=True)
+        return (previous["generation"] if previous else 0) + 1
 
     @classmethod
     def load(
@@ -194,7 +221,9 @@ class PlaceIndex:
                 f"{directory}: manifest count {manifest['count']}, {index.ntotal} vectors of "
                 f"{index.d} dims, {len(records)} records do not agree; rebuild the index"
             )
-        return cls(fingerprint, records, index, int(manifest["generation"]))
+        loaded = cls(fingerprint, records, index, int(manifest["generation"]))
+        loaded.attached = {k: manifest[k] for k in _CARRIED if k in manifest}
+        return loaded
 
 
 def read_manifest(directory: Path, missing_ok: bool = False) -> dict | None:
@@ -251,8 +280,21 @@ def _read_records(path: Path) -> list[GalleryRecord]:
     return records
 
 
-def _delete_other_generations(directory: Path, generation: int) -> None:
+def _referenced(manifest: dict) -> set[str]:
+    fitted = manifest.get(FITTED_MODEL) or {}
+    return {fitted[key] for key in ("xml", "bin") if key in fitted}
+
+
+def _delete_other_generations(directory: Path, generation: int, keep: set[str]) -> None:
     for path in directory.iterdir():
         match = _DATA_FILE.match(path.name)
-        if match and int(match.group(2)) != generation:
+        if match and int(match.group(2)) != generation and path.name not in keep:
             path.unlink(missing_ok=True)
+
+
+def update_manifest(directory: Path, **entries) -> dict:
+    """Set top-level manifest keys (such as THRESHOLD) of a saved index atomically."""
+    manifest = read_manifest(directory)
+    manifest.update(entries)
+    atomic_write_text(Path(directory) / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    return manifest

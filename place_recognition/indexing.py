@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .fitted import resolve_gallery_model
 from .fsutil import sha256_bytes
 from .gallery import GalleryRecord, ordered_prefetch
 from .images import ImageFile, PlaceInfo, decode_image, default_label, list_images, read_places
@@ -37,6 +38,7 @@ class IndexUpdate:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (relpath, reason)
     saved: bool = False
     seconds: float = 0.0
+    model: EmbeddingModel | None = None  # the model the vectors are from (maybe gallery-fitted)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ def update_index(
     rebuild: bool = False,
     max_images: int | None = None,
     progress: bool = False,
+    *,
+    attach: dict | None = None,
 ) -> IndexUpdate:
     """Bring the index of ``gallery`` up to date with its files and save it if anything changed.
 
@@ -63,10 +67,16 @@ def update_index(
         rehash: hash every file even when its size and mtime are unchanged.
         rebuild: ignore the existing index and embed everything again.
         max_images: index only the first N images (in sorted order).
+        attach: manifest entries to record with this index (used by ``fit_to_gallery``).
+
+    When the index folder holds a model fitted to this gallery from ``model``
+    (``--fit-to-gallery``), that model is used instead; ``IndexUpdate.model`` says which.
     """
     started = time.perf_counter()
     gallery = Path(gallery)
     directory = Path(index_dir) if index_dir else default_index_dir(gallery, model.fingerprint)
+    if attach is None:
+        model = resolve_gallery_model(model, gallery, directory)
     files = list_images(gallery)[:max_images]
     old = None
     if not rebuild and read_manifest(directory, missing_ok=True) is not None:
@@ -91,9 +101,11 @@ def update_index(
         records.append(_record(file, sha, places.get(file.relpath)))
     vectors = np.stack(rows) if rows else np.empty((0, model.dim), np.float32)
     index = PlaceIndex.build(model.fingerprint, records, vectors)
+    index.attached = dict(attach or {})
     update = IndexUpdate(index, directory, len(new_vectors), len(reused), failed=failed)
+    update.model = model
     update.removed = len({r.path for r in old_records} - {r.path for r in records})
-    if old is None or records != old_records:
+    if old is None or records != old_records or attach:
         index.save(directory)
         update.saved = True
     else:

@@ -30,6 +30,18 @@ def rt_value(model: ov.Model, key: str) -> str | None:
     return model.get_rt_info([RT_SECTION, key]).astype(str)
 
 
+def rt_section(model: ov.Model) -> dict[str, str]:
+    """All ``place_recognition`` rt_info values of ``model`` (name, vocabulary, threshold ...)."""
+    if not model.has_rt_info([RT_SECTION]):
+        return {}
+    section = model.get_rt_info([RT_SECTION])
+    try:
+        items = section.astype(dict)
+    except (RuntimeError, TypeError):
+        return {}
+    return {str(k): v.astype(str) if hasattr(v, "astype") else str(v) for k, v in items.items()}
+
+
 def read_model(path: Path, core: ov.Core | None = None) -> ov.Model:
     """Read an IR (.xml) or ONNX file, with a one-line error when it is missing or unreadable."""
     path = Path(path)
@@ -79,6 +91,14 @@ class EmbeddingModel:
     ) -> None:
         self.path = Path(path)
         self.device = device
+        # What a sibling model (e.g. one fitted to a gallery) is compiled with, see sibling().
+        self._options = {
+            "device": device,
+            "precision": precision,
+            "performance_hint": performance_hint,
+            "cache_dir": cache_dir,
+            "num_requests": num_requests,
+        }
         core = ov.Core()
         model = read_model(self.path, core)
         if input_size is not None:
@@ -87,6 +107,7 @@ class EmbeddingModel:
         self.dim: int = output_dim(model)
         self.name: str = rt_value(model, "name") or self.path.stem
         self.synthetic: bool = rt_value(model, "synthetic") == "true"
+        self.info: dict[str, str] = rt_section(model)
         if self.synthetic:
             logger.warning(
                 "%s is a SYNTHETIC stand-in with random weights: it runs like netvlad-tf but "
@@ -162,6 +183,10 @@ class EmbeddingModel:
                 next_index += 1
         finally:
             queue.wait_all()
+
+    def sibling(self, path: Path | str) -> EmbeddingModel:
+        """Another model compiled with this one's device, precision, hint, cache and requests."""
+        return EmbeddingModel(path, **self._options)
 
     def describe(self) -> str:
         """One line for logs and summaries."""

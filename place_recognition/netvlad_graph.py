@@ -32,20 +32,22 @@ PCA_DIM = 4096
 _EPS = 1e-12
 
 
-def _const(value: np.ndarray) -> ov.Node:
+def const(value: np.ndarray) -> ov.Node:
+    """A float32 constant node."""
     return ops.constant(np.ascontiguousarray(value, dtype=np.float32))
 
 
 def _conv(x: ov.Node, kernel: np.ndarray, bias: np.ndarray | None) -> ov.Node:
     # TF kernels are HWIO; OpenVINO wants OIHW.
-    weights = _const(np.transpose(kernel, (3, 2, 0, 1)))
+    weights = const(np.transpose(kernel, (3, 2, 0, 1)))
     y = ops.convolution(x, weights, [1, 1], [1, 1], [1, 1], [1, 1], auto_pad="same_upper")
     if bias is None:
         return y
-    return ops.add(y, _const(bias.reshape(1, -1, 1, 1)))
+    return ops.add(y, const(bias.reshape(1, -1, 1, 1)))
 
 
-def _l2_normalize(x: ov.Node, axis: int, eps_mode: str) -> ov.Node:
+def l2_normalize(x: ov.Node, axis: int, eps_mode: str) -> ov.Node:
+    """L2-normalise ``x`` along ``axis``; see the eps modes below."""
     # eps_mode "max" is tf.nn.l2_normalize (x / sqrt(max(sum, eps)));
     # "add" is netvlad_tf's matconvnetNormalize (x / sqrt(sum + eps)).
     return ops.normalize_l2(x, ops.constant(np.array([axis], np.int64)), _EPS, eps_mode)
@@ -65,10 +67,26 @@ def _vgg16(x: ov.Node, weights: dict[str, np.ndarray]) -> ov.Node:
 
 def _netvlad(features: ov.Node, weights: dict[str, np.ndarray]) -> ov.Node:
     """NCHW local features (N, D, H, W) -> intra- and L2-normalised VLAD (N, D*K), d-major."""
-    assignment = weights[f"{SCOPE}/assignment/kernel"]  # [1, 1, D, K]
-    centers = weights[f"{SCOPE}/cluster_centers"]  # [1, 1, 1, D, K], negated centroids
-    dim, clusters = centers.shape[-2:]
-    soft = ops.softmax(_conv(features, assignment, None), 1)  # (N, K, H, W)
+    assignment = weights[f"{SCOPE}/assignment/kernel"][0, 0]  # (D, K)
+    centers = weights[f"{SCOPE}/cluster_centers"][0, 0, 0]  # (D, K), negated centroids
+    return netvlad_aggregate(features, assignment, None, centers)
+
+
+def netvlad_aggregate(
+    features: ov.Node,
+    assignment: np.ndarray,
+    assignment_bias: np.ndarray | None,
+    negated_centers: np.ndarray,
+) -> ov.Node:
+    """The NetVLAD layer on NCHW local features (N, D, H, W).
+
+    ``assignment``: (D, K) 1x1-conv kernel and optional (K,) bias of the soft-assignment, followed
+    by a softmax over K; ``negated_centers``: (D, K), -c_k as netvlad_tf stores them (residual
+    x + C). Returns the intra-normalised, L2-normalised VLAD (N, D*K), flattened d-major (d*K + k).
+    """
+    dim, clusters = negated_centers.shape
+    kernel = assignment.reshape(1, 1, dim, clusters)
+    soft = ops.softmax(_conv(features, kernel, assignment_bias), 1)  # (N, K, H, W)
     flat_shape = ops.constant(np.array([0, 0, -1], np.int64))
     x = ops.reshape(features, flat_shape, special_zero=True)  # (N, D, HW)
     a = ops.reshape(soft, flat_shape, special_zero=True)  # (N, K, HW)
@@ -76,10 +94,16 @@ def _netvlad(features: ov.Node, weights: dict[str, np.ndarray]) -> ov.Node:
     weighted = ops.matmul(x, a, transpose_a=False, transpose_b=True)  # (N, D, K)
     mass = ops.reduce_sum(a, ops.constant(np.array([2], np.int64)), keep_dims=True)  # (N, K, 1)
     mass = ops.transpose(mass, ops.constant(np.array([0, 2, 1], np.int64)))  # (N, 1, K)
-    vlad = ops.add(weighted, ops.multiply(mass, _const(centers.reshape(1, dim, clusters))))
-    vlad = _l2_normalize(vlad, 1, "add")  # intra-normalisation over D, per cluster
+    vlad = ops.add(weighted, ops.multiply(mass, const(negated_centers.reshape(1, dim, clusters))))
+    vlad = l2_normalize(vlad, 1, "add")  # intra-normalisation over D, per cluster
     vlad = ops.reshape(vlad, ops.constant(np.array([0, -1], np.int64)), special_zero=True)
-    return _l2_normalize(vlad, 1, "add")
+    return l2_normalize(vlad, 1, "add")
+
+
+def whiten(vlad: ov.Node, kernel: np.ndarray, bias: np.ndarray) -> ov.Node:
+    """PCA-whitening as netvlad_tf's WPCA: (N, D*K) @ kernel (D*K, out) + bias (out,)."""
+    pca = ops.matmul(vlad, const(kernel), transpose_a=False, transpose_b=False)
+    return ops.add(pca, const(bias[None]))
 
 
 def build_netvlad_model(weights: dict[str, np.ndarray], input_size: tuple[int, int]) -> ov.Model:
@@ -90,14 +114,13 @@ def build_netvlad_model(weights: dict[str, np.ndarray], input_size: tuple[int, i
     """
     height, width = input_size
     image = ops.parameter([1, height, width, 3], np.float32, name=INPUT_NAME)
-    x = ops.subtract(image, _const(weights[f"{SCOPE}/average_rgb"]))
+    x = ops.subtract(image, const(weights[f"{SCOPE}/average_rgb"]))
     x = ops.transpose(x, ops.constant(np.array([0, 3, 1, 2], np.int64)))  # NHWC -> NCHW
-    x = _l2_normalize(_vgg16(x, weights), 1, "max")  # per-location L2 over channels
+    x = l2_normalize(_vgg16(x, weights), 1, "max")  # per-location L2 over channels
     vlad = _netvlad(x, weights)
     pca_kernel = weights[f"{SCOPE}/WPCA/kernel"]  # [1, 1, D*K, out]
-    pca = ops.matmul(vlad, _const(pca_kernel[0, 0]), transpose_a=False, transpose_b=False)
-    pca = ops.add(pca, _const(weights[f"{SCOPE}/WPCA/bias"][None]))
-    output = _l2_normalize(pca, 1, "max")
+    pca = whiten(vlad, pca_kernel[0, 0], weights[f"{SCOPE}/WPCA/bias"])
+    output = l2_normalize(pca, 1, "max")
     output.output(0).set_names({OUTPUT_NAME})
     model = ov.Model([ops.result(output)], [image], "netvlad-tf")
     ppp = PrePostProcessor(model)

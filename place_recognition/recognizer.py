@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .fitted import resolve_gallery_model
 from .index import Match, PlaceIndex, default_index_dir
 from .model import EmbeddingModel
 
@@ -39,8 +40,13 @@ class PlaceRecognizer:
         gallery: Path,
         index_dir: Path | None = None,
     ) -> PlaceRecognizer:
-        """Load the saved index of ``gallery`` for ``model`` (default location unless given)."""
+        """Load the saved index of ``gallery`` for ``model`` (default location unless given).
+
+        When that index was fitted to the gallery from ``model`` (``--fit-to-gallery``), the
+        recognizer embeds frames with the fitted model saved with it (``recognizer.model``).
+        """
         directory = Path(index_dir) if index_dir else default_index_dir(gallery, model.fingerprint)
+        model = resolve_gallery_model(model, gallery, directory)
         return cls(model, PlaceIndex.load(directory, expected=model.fingerprint), gallery)
 
     def match(self, frame: np.ndarray, k: int = 5) -> list[Match]:

@@ -85,3 +85,29 @@ def write_sample_gallery(root: Path, places: int = 6, views: int = 3, seed: int 
             cv2.imwrite(str(path), render_view(panorama, seed * 1000 + p * 100 + v))
             written.append(path)
     return written
+
+
+def write_sample_dataset(
+    root: Path, places: int = 12, views: int = 4, unknown: int = 6, seed: int = 1
+) -> Path:
+    """A labelled set in the ground_truth.csv format, from generated places only.
+
+    ``ref/`` holds view 0 of each place; ``query/`` the other views (positive: their place's
+    reference) and one view of each of ``unknown`` places missing from ``ref/`` (no positive),
+    so that both recall and unknown-place rejection can be measured.
+    """
+    root = Path(root)
+    (root / "ref").mkdir(parents=True, exist_ok=True)
+    (root / "query").mkdir(parents=True, exist_ok=True)
+    rows = ["query,positives"]
+    for p in range(places + unknown):
+        panorama = render_place(seed * 1000 + p)
+        ref = f"ref/{place_label(p)}.jpg"
+        if p < places:
+            cv2.imwrite(str(root / ref), render_view(panorama, seed * 1000 + p * 100))
+        for v in range(1, views) if p < places else range(1, 2):
+            query = f"query/{place_label(p)}_{v}.jpg"
+            cv2.imwrite(str(root / query), render_view(panorama, seed * 1000 + p * 100 + v))
+            rows.append(f"{query},{ref if p < places else ''}")
+    (root / "ground_truth.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return root

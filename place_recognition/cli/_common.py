@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..devices import PERFORMANCE_HINTS, PRECISIONS
 from ..errors import PlaceRecognitionError
+from ..lite_build import ensure_lite_model
 from ..model import EmbeddingModel
 
 logger = logging.getLogger("place_recognition.cli")
@@ -36,7 +37,8 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
         "--model",
         type=Path,
         default=None,
-        help=f"IR .xml or .onnx embedding model (default: {DEFAULT_MODEL} when it exists)",
+        help=f"IR .xml or .onnx embedding model (default: {DEFAULT_MODEL} when it exists, "
+        "else netvlad-lite, built on first use)",
     )
     group.add_argument(
         "-d",
@@ -75,25 +77,36 @@ def setup_logging(args: argparse.Namespace) -> None:
     logging.basicConfig(level=level, format="[%(levelname)s] %(message)s", stream=sys.stderr)
 
 
+# --- default model (issue 5): netvlad-tf when present, else netvlad-lite ---------------------
 def resolve_model_path(path: Path | None) -> Path:
-    """The -m value, or the default model when it exists."""
+    """The -m value, else ``models/netvlad-tf.xml`` when it exists, else netvlad-lite.
+
+    netvlad-lite is built from the committed backbone IR on first use (no download, no torch).
+    The choice is logged, so every command says at start-up which model it uses.
+    """
     if path is not None:
         return path
     if DEFAULT_MODEL.is_file():
+        logger.info("model: %s (netvlad-tf, the default when present)", DEFAULT_MODEL)
         return DEFAULT_MODEL
-    raise PlaceRecognitionError(
-        f"no model given and {DEFAULT_MODEL} does not exist; pass -m MODEL.xml "
-        "(python scripts/make_synthetic_model.py writes a synthetic stand-in)"
-    )
+    lite = ensure_lite_model()
+    logger.info("model: %s (netvlad-lite; %s is not there)", lite, DEFAULT_MODEL)
+    return lite
 
 
-def load_model(args: argparse.Namespace) -> EmbeddingModel:
+# --- end default model ------------------------------------------------------------------------
+
+
+def load_model(
+    args: argparse.Namespace, input_size: tuple[int, int] | None = None
+) -> EmbeddingModel:
     return EmbeddingModel(
         resolve_model_path(args.model),
         device=args.device,
         precision=args.precision,
         performance_hint=args.hint,
         cache_dir=args.cache_dir,
+        input_size=input_size,
     )
 
 

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..gallery_fit import fit_to_gallery
 from ..indexing import update_index
 from ._common import add_model_args, add_verbosity_args, load_model, positive_int, run
 
@@ -48,21 +49,43 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ignore the existing index and embed every image again",
     )
+    fit = parser.add_argument_group("fitting to the gallery (netvlad-lite only)")
+    fit.add_argument(
+        "--fit-to-gallery",
+        action="store_true",
+        help="fit the NetVLAD vocabulary and whitening to this gallery's images (recommended), "
+        "save the fitted model in the index folder and index with it; search and the demo "
+        "then use it automatically",
+    )
+    fit.add_argument("-K", "--clusters", type=positive_int, default=None, help="K (model's own)")
+    fit.add_argument("--dim", type=positive_int, default=None, help="output dims (model's own)")
     add_verbosity_args(parser)
     return parser
 
 
 def _main(args: argparse.Namespace) -> int:
     model = load_model(args)
-    update = update_index(
-        model,
-        args.gallery,
-        args.output,
-        rehash=args.rehash,
-        rebuild=args.rebuild,
-        max_images=args.gallery_size,
-        progress=not args.quiet,
-    )
+    if args.fit_to_gallery:
+        update = fit_to_gallery(
+            model,
+            args.gallery,
+            args.output,
+            args.clusters,
+            args.dim,
+            args.gallery_size,
+            progress=not args.quiet,
+        )
+        print(f"fitted model: {update.model.path} ({update.model.describe()})")
+    else:
+        update = update_index(
+            model,
+            args.gallery,
+            args.output,
+            rehash=args.rehash,
+            rebuild=args.rebuild,
+            max_images=args.gallery_size,
+            progress=not args.quiet,
+        )
     for relpath, reason in update.failed:
         print(f"skipped {args.gallery / relpath}: {reason}")
     state = "saved" if update.saved else "unchanged"

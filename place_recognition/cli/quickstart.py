@@ -11,11 +11,9 @@ from ..indexing import update_index
 from ..model import EmbeddingModel
 from ..recognizer import PlaceRecognizer
 from ..samples import render_place, render_view, write_sample_gallery
-from ..synthetic import write_synthetic_model
-from ._common import DEFAULT_MODEL, add_verbosity_args, run
+from ._common import DEFAULT_MODEL, add_verbosity_args, resolve_model_path, run
 
 SAMPLE_GALLERY = Path("gallery") / "sample"
-TINY_SYNTHETIC = Path("models") / "synthetic" / "netvlad-tf-synthetic-w16.xml"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         type=Path,
         default=None,
-        help=f"model (default {DEFAULT_MODEL} if present, else a synthetic stand-in)",
+        help=f"model (default {DEFAULT_MODEL} if present, else netvlad-lite)",
     )
     parser.add_argument(
         "-gf",
@@ -41,25 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _model_path(path: Path | None) -> Path:
-    if path is not None:
-        return path
-    if DEFAULT_MODEL.is_file():
-        return DEFAULT_MODEL
-    if not TINY_SYNTHETIC.is_file():
-        write_synthetic_model(TINY_SYNTHETIC, width=16)
-    return TINY_SYNTHETIC
-
-
 def _main(args: argparse.Namespace) -> int:
     if not args.gallery.is_dir():
         write_sample_gallery(args.gallery)
         print(f"generated the sample gallery in {args.gallery}")
-    model = EmbeddingModel(_model_path(args.model))
+    model = EmbeddingModel(resolve_model_path(args.model))
     print(f"model: {model.describe()}")
     update = update_index(model, args.gallery, progress=not args.quiet)
     print(f"index: {len(update.index)} images, {update.embedded} embedded -> {update.directory}")
-    recognizer = PlaceRecognizer(model, update.index, args.gallery)
+    recognizer = PlaceRecognizer(update.model, update.index, args.gallery)
     query = render_view(render_place(2), seed=12345)  # a view of place_02 not in the gallery
     for match in recognizer.match(query, k=3):
         print(

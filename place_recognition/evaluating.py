@@ -1,0 +1,111 @@
+"""Run a model over a labelled set: embed (cached), rank, Recall@N, timings -> RecallReport.
+
+Embeddings are cached per model fingerprint and per image list (paths, sizes, mtimes), under
+``<cache>/embeddings/``, so evaluating again, or another N, does not embed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .datasets import VprDataset
+from .evaluation import DEFAULT_NS, RecallReport, rank_database, recall_at_n
+from .fingerprint import cache_dir
+from .gallery import ordered_prefetch
+from .images import read_image
+from .model import EmbeddingModel
+
+logger = logging.getLogger(__name__)
+
+
+def embedding_cache_file(model: EmbeddingModel, paths: list[Path], root: Path | None) -> Path:
+    """Cache file of ``model``'s embeddings of ``paths`` (keyed by their paths and stamps)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        stat = path.stat()
+        digest.update(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    base = Path(root) if root else cache_dir() / "embeddings"
+    return base / model.fingerprint.key / f"{digest.hexdigest()[:24]}.npy"
+
+
+def embed_paths(
+    model: EmbeddingModel,
+    paths: list[Path],
+    progress: bool = False,
+    cache: Path | None = None,
+    use_cache: bool = True,
+) -> tuple[np.ndarray, float]:
+    """Embeddings (N, D) of image files and the seconds spent embedding (0 when cached)."""
+    cache_file = embedding_cache_file(model, paths, cache)
+    if use_cache and cache_file.is_file():
+        logger.info("embeddings from the cache %s", cache_file)
+        return np.load(cache_file), 0.0
+    started = time.perf_counter()
+    images = ordered_prefetch(read_image, paths)
+    bar = tqdm(model.embed_iter(images), total=len(paths), unit="img", disable=not progress)
+    vectors = np.stack(list(bar)) if paths else np.empty((0, model.dim), np.float32)
+    seconds = time.perf_counter() - started
+    if use_cache:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(".tmp.npy")
+        np.save(tmp, vectors)
+        tmp.replace(cache_file)
+    return vectors, seconds
+
+
+def evaluate_dataset(
+    model: EmbeddingModel,
+    dataset: VprDataset,
+    ns: tuple[int, ...] = DEFAULT_NS,
+    progress: bool = False,
+    cache: Path | None = None,
+    use_cache: bool = True,
+) -> tuple[RecallReport, dict]:
+    """Recall@N of ``model`` on ``dataset``; also returns the raw ranking for calibration.
+
+    The second value holds ``indices``/``scores`` (Q, k) of the ranking and ``first_hit``.
+    """
+    database, database_s = embed_paths(model, dataset.database_paths(), progress, cache, use_cache)
+    queries, query_s = embed_paths(model, dataset.query_paths(), progress, cache, use_cache)
+    started = time.perf_counter()
+    indices, scores = rank_database(queries, database, max(ns))
+    search_s = time.perf_counter() - started
+    recall = recall_at_n(indices, dataset.positives, ns)
+    embedded = (len(dataset.database) if database_s else 0) + (len(queries) if query_s else 0)
+    timings = {
+        "embed_database_s": round(database_s, 3),
+        "embed_queries_s": round(query_s, 3),
+        "search_s": round(search_s, 4),
+    }
+    if embedded:
+        timings["embed_ms_per_image"] = round(1000 * (database_s + query_s) / embedded, 2)
+    report = RecallReport(
+        dataset=dataset.name,
+        model={**model.fingerprint.to_dict(), "path": str(model.path)},
+        recall_at=recall,
+        queries=len(dataset.queries),
+        database=len(dataset.database),
+        vocabulary=model_vocabulary(model),
+        precision=model.precision,
+        timings=timings,
+    )
+    return report, {"indices": indices, "scores": scores}
+
+
+def model_vocabulary(model: EmbeddingModel) -> str:
+    """Where the model's NetVLAD vocabulary comes from (rt_info), or '' for other models."""
+    info = model.info
+    if "vocabulary" not in info:
+        return ""
+    return f"{info['vocabulary']} ({info.get('vocabulary_images', '?')} images)"
+
+
+def report_json(report: RecallReport) -> str:
+    return json.dumps(report.to_json(), indent=2)

@@ -1,0 +1,113 @@
+"""Fitting a netvlad-lite head to a set of images: the shipped build and ``--fit-to-gallery``.
+
+The backbone's per-location features of the images are sampled for k-means (the vocabulary),
+the images' VLAD vectors under that vocabulary give the PCA-whitening, and the fitted head is
+put on the same backbone graph (``lite.refit_lite_model``). Only reference/gallery images are
+ever used, never queries.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import openvino as ov
+from tqdm import tqdm
+
+from .errors import PlaceRecognitionError
+from .lite import NetVladParams
+from .model import EmbeddingModel, rt_value
+from .scenes import render_scene
+from .vocabulary import fit_vocabulary, fit_whitening, sample_descriptors, vlad_batch
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTORS_PER_IMAGE = 100
+
+
+@dataclass(frozen=True)
+class HeadSettings:
+    """What to fit: K clusters, output ``dim`` and the whitening regulariser (see vocabulary)."""
+
+    clusters: int
+    dim: int
+    shrinkage: float = 0.0
+    descriptors_per_image: int = DESCRIPTORS_PER_IMAGE
+    seed: int = 0
+
+
+def local_features(
+    flat_model: ov.Model,
+    channels: int,
+    images: Iterable[np.ndarray],
+    compile_model: Callable[[Path], EmbeddingModel],
+    progress: bool = False,
+) -> list[np.ndarray]:
+    """Per-location L2-normalised features of each image: a list of (h*w, C) float16 arrays.
+
+    ``flat_model``: a graph with the [1, h*w*C] local-features output (``lite.py``);
+    ``compile_model`` compiles its saved IR (with the caller's device and options).
+    """
+    with tempfile.TemporaryDirectory(prefix="place-recognition-") as tmp:
+        path = Path(tmp) / "local.xml"
+        ov.save_model(flat_model, path, compress_to_fp16=False)
+        local = compile_model(path)
+        rows = tqdm(local.embed_iter(images), unit="img", desc="features", disable=not progress)
+        return [row.reshape(-1, channels).astype(np.float16) for row in rows]
+
+
+def calibration_scenes(count: int, seed: int = 0) -> Iterator[np.ndarray]:
+    """The generated images the shipped head is fitted on (``scenes.render_scene``)."""
+    for i in range(count):
+        yield render_scene(seed * 1_000_003 + i)
+
+
+def fit_head(
+    features: list[np.ndarray],
+    tap: str,
+    settings: HeadSettings,
+    extra_whitening: list[np.ndarray] = (),
+) -> NetVladParams:
+    """Vocabulary (k-means + alpha) and PCA-whitening fitted on the images' local features.
+
+    ``extra_whitening``: local features of more images that join only the whitening's sample
+    (the generated scenes, so that a gallery smaller than ``dim`` can still be whitened).
+    """
+    if len(features) + len(extra_whitening) <= settings.dim:
+        raise PlaceRecognitionError(
+            f"{len(features) + len(extra_whitening)} images cannot fit a {settings.dim}-d "
+            "whitening: it needs more images than dimensions (add images or lower --dim)"
+        )
+    descriptors = sample_descriptors(features, settings.descriptors_per_image, settings.seed)
+    centers, alpha = fit_vocabulary(descriptors, settings.clusters, settings.seed)
+    vlads = vlad_batch([*features, *extra_whitening], centers, alpha)
+    whitening, bias = fit_whitening(vlads, settings.dim, settings.shrinkage)
+    logger.info(
+        "fitted NetVLAD K=%d (alpha %.1f) on %d descriptors, whitening %d -> %d on %d images",
+        settings.clusters,
+        alpha,
+        len(descriptors),
+        vlads.shape[1],
+        settings.dim,
+        len(features),
+    )
+    info = {
+        "vocabulary_images": str(len(features)),
+        "whitening_images": str(len(vlads)),
+        "shrinkage": repr(settings.shrinkage),
+    }
+    return NetVladParams(tap, centers, alpha, whitening, bias, info)
+
+
+def head_settings_of(model: ov.Model, clusters: int | None, dim: int | None) -> HeadSettings:
+    """Settings for re-fitting a netvlad-lite IR: its own K, dim and shrinkage unless given."""
+    own_clusters = rt_value(model, "clusters")
+    own_dim = model.output(0).get_partial_shape()[1].get_length()
+    shrinkage = float(rt_value(model, "shrinkage") or 0.0)
+    if own_clusters is None and clusters is None:
+        raise PlaceRecognitionError("the model does not record its K: pass --clusters")
+    return HeadSettings(clusters or int(own_clusters), dim or own_dim, shrinkage)

@@ -1,0 +1,131 @@
+"""Build the shipped netvlad-lite IR from the committed backbone IR (no torch, no download).
+
+The head is fitted on generated scenes (``scenes.py``) unless a calibration folder is given;
+``ensure_lite_model`` builds the default model on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import openvino as ov
+
+from .errors import PlaceRecognitionError
+from .fitting import HeadSettings, calibration_scenes, fit_head, local_features
+from .images import list_images, read_image
+from .irio import save_ir
+from .lite import (
+    BACKBONE_PATH,
+    LITE_DIR,
+    LITE_NAME,
+    TAP_CHANNELS,
+    build_lite_model,
+    build_local_features_model,
+    build_meanpool_model,
+    read_backbone,
+)
+from .model import RT_SECTION, EmbeddingModel
+from .samples import write_sample_dataset
+
+logger = logging.getLogger(__name__)
+
+LITE_PATH = LITE_DIR / f"{LITE_NAME}.xml"  # built on first use, not committed
+
+
+@dataclass(frozen=True)
+class LiteRecipe:
+    """Design choices of netvlad-lite (chosen on nordland_train, see docs/netvlad-lite.md)."""
+
+    tap: str = "s32"
+    input_size: tuple[int, int] = (240, 320)
+    clusters: int = 32
+    dim: int = 512
+    shrinkage: float = 0.1
+    scenes: int = 1000  # generated images for the vocabulary and the whitening
+    seed: int = 0
+
+    def head(self) -> HeadSettings:
+        return HeadSettings(self.clusters, self.dim, self.shrinkage, seed=self.seed)
+
+
+def folder_images(folder: Path, max_images: int | None = None) -> Iterator[np.ndarray]:
+    """Every readable image under ``folder`` (sorted); unreadable ones are logged and skipped."""
+    for file in list_images(folder)[:max_images]:
+        try:
+            yield read_image(Path(folder) / file.relpath)
+        except (PlaceRecognitionError, OSError) as exc:
+            logger.warning("skipping %s", exc)
+
+
+def build_lite(
+    output: Path = LITE_PATH,
+    recipe: LiteRecipe = LiteRecipe(),
+    calibration: Path | None = None,
+    backbone_path: Path = BACKBONE_PATH,
+    fp16: bool = True,
+    progress: bool = False,
+) -> Path:
+    """Fit the head on ``calibration`` (default: generated scenes) and save the netvlad-lite IR."""
+    backbone = read_backbone(backbone_path)
+    flat = build_local_features_model(backbone.clone(), recipe.tap, recipe.input_size)
+    images: Iterable[np.ndarray]
+    if calibration is None:
+        images, source = calibration_scenes(recipe.scenes, recipe.seed), "generated scenes"
+    else:
+        images, source = folder_images(calibration), f"folder {Path(calibration).name}"
+    features = local_features(flat, TAP_CHANNELS[recipe.tap], images, EmbeddingModel, progress)
+    if not features:
+        raise PlaceRecognitionError(f"no readable images in the calibration folder {calibration}")
+    params = fit_head(features, recipe.tap, recipe.head())
+    params.info["vocabulary"] = source
+    params.info["scene_seed"] = str(recipe.seed)
+    model = build_lite_model(backbone, params, recipe.input_size)
+    logger.info("netvlad-lite: %s, K=%d, %d-d, %s", recipe.tap, recipe.clusters, recipe.dim, source)
+    path = save_ir(model, Path(output), fp16=fp16)
+    calibrate_on_generated_set(path)
+    return path
+
+
+def calibrate_on_generated_set(model_path: Path) -> float:
+    """Store the unknown-place threshold derived on a generated labelled set (samples.py)."""
+    from .calibration import calibrate_on_ranking, store_threshold_in_model
+    from .datasets import read_ground_truth_folder
+    from .evaluating import evaluate_dataset
+
+    with tempfile.TemporaryDirectory(prefix="place-recognition-") as tmp:
+        dataset = read_ground_truth_folder(write_sample_dataset(Path(tmp) / "calibration"))
+        model = EmbeddingModel(model_path)
+        _, ranking = evaluate_dataset(model, dataset, (1,), use_cache=False)
+    calibration = calibrate_on_ranking(ranking["scores"], ranking["indices"], dataset.positives)
+    store_threshold_in_model(model_path, calibration.threshold)
+    logger.info("unknown-place threshold %.4f (%s)", calibration.threshold, calibration)
+    return calibration.threshold
+
+
+def ensure_lite_model(path: Path = LITE_PATH, progress: bool = False) -> Path:
+    """The default netvlad-lite IR, built from the committed backbone on first use (~1 min)."""
+    path = Path(path)
+    if not path.is_file():
+        logger.warning("building %s from the committed backbone (once, about a minute)", path)
+        build_lite(path, progress=progress)
+    return path
+
+
+def build_meanpool(
+    output: Path,
+    tap: str = "head",
+    input_size: tuple[int, int] = (224, 224),
+    backbone_path: Path = BACKBONE_PATH,
+) -> Path:
+    """The baseline: mean-pooled EfficientNet-Lite0 features (cosine), same BGR interface."""
+    model = build_meanpool_model(read_backbone(backbone_path), tap, input_size)
+    return save_ir(model, Path(output), fp16=True)
+
+
+def is_lite_model(model: ov.Model) -> bool:
+    return model.has_rt_info([RT_SECTION, "clusters"])

@@ -1,0 +1,104 @@
+"""--fit-to-gallery: the fitted model is saved with the index and used by every entry point."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from test_lite import SIZE, random_params
+
+from place_recognition.calibration import read_threshold, store_threshold_in_index
+from place_recognition.errors import PlaceRecognitionError
+from place_recognition.gallery_fit import fit_to_gallery
+from place_recognition.index import FITTED_MODEL, PlaceIndex, default_index_dir, read_manifest
+from place_recognition.indexing import update_index
+from place_recognition.irio import save_ir
+from place_recognition.lite import build_lite_model, read_backbone
+from place_recognition.model import EmbeddingModel
+from place_recognition.recognizer import PlaceRecognizer
+from place_recognition.samples import write_sample_gallery
+
+from conftest import F32
+
+
+@pytest.fixture(scope="module")
+def base_ir(tmp_path_factory):
+    """A small netvlad-lite (s16 tap, K=4, 8-d) with a random head: fitting replaces it."""
+    params = random_params("s16", 112, clusters=4, dim=8)
+    path = tmp_path_factory.mktemp("lite") / "lite.xml"
+    return save_ir(build_lite_model(read_backbone(), params, SIZE), path)
+
+
+@pytest.fixture
+def gallery(tmp_path):
+    root = tmp_path / "gallery"
+    write_sample_gallery(root, places=4, views=3)
+    return root
+
+
+def test_fitted_model_is_saved_recorded_and_used_automatically(base_ir, gallery):
+    base = EmbeddingModel(base_ir, precision=F32)
+    update = fit_to_gallery(base, gallery, scenes=12)
+    directory = default_index_dir(gallery, base.fingerprint)
+    manifest = read_manifest(directory)
+    entry = manifest[FITTED_MODEL]
+    assert update.directory == directory and len(update.index) == 12
+    assert (directory / entry["xml"]).is_file() and (directory / entry["bin"]).is_file()
+    assert entry["base_model"]["sha256"] == base.fingerprint.sha256
+    assert manifest["model"]["sha256"] == update.model.fingerprint.sha256 != base.fingerprint.sha256
+    assert update.model.dim == 8 and update.model.info["vocabulary"] == f"gallery {gallery.name}"
+    # The base model finds the fitted one: nothing is re-embedded, search embeds with it.
+    again = update_index(base, gallery)
+    assert again.embedded == 0 and not again.saved
+    assert again.model.fingerprint == update.model.fingerprint
+    recognizer = PlaceRecognizer.open(base, gallery)
+    assert recognizer.model.fingerprint == update.model.fingerprint
+    hit = recognizer.match(_image(gallery, "place_02/view_1.jpg"), k=1)
+    assert hit[0].record.path == "place_02/view_1.jpg"
+
+
+def _image(gallery, relpath):
+    import cv2
+
+    return cv2.imread(str(gallery / relpath))
+
+
+def test_refitting_replaces_the_model_files_and_incremental_saves_keep_them(base_ir, gallery):
+    base = EmbeddingModel(base_ir, precision=F32)
+    first = fit_to_gallery(base, gallery, scenes=12)
+    directory = first.directory
+    store_threshold_in_index(directory, 0.42)
+    (gallery / "place_00" / "view_0.jpg").unlink()  # an incremental update saves a new generation
+    update = update_index(base, gallery)
+    manifest = read_manifest(directory)
+    assert update.saved and update.removed == 1 and manifest["generation"] == 2
+    assert manifest[FITTED_MODEL] == read_manifest(directory)[FITTED_MODEL]
+    assert (directory / manifest[FITTED_MODEL]["xml"]).is_file()
+    assert read_threshold(None, directory) == 0.42  # carried over by the save
+    second = fit_to_gallery(base, gallery, clusters=3, dim=6, scenes=12)
+    manifest = read_manifest(directory)
+    names = sorted(p.name for p in directory.iterdir())
+    assert second.model.dim == 6 and PlaceIndex.load(directory).dim == 6
+    assert names == sorted(
+        [
+            "manifest.json",
+            manifest[FITTED_MODEL]["xml"],
+            manifest[FITTED_MODEL]["bin"],
+            manifest["files"]["index"]["name"],
+            manifest["files"]["records"]["name"],
+        ]
+    )
+    assert "threshold" not in manifest  # another model: the old threshold does not apply
+    json.dumps(manifest)
+
+
+def test_fitting_needs_a_netvlad_lite_model(tiny_ir, gallery):
+    with pytest.raises(PlaceRecognitionError, match="no NetVLAD head to fit"):
+        fit_to_gallery(EmbeddingModel(tiny_ir), gallery, scenes=4)
+
+
+def test_fitting_needs_more_images_than_dimensions(base_ir, gallery):
+    with pytest.raises(PlaceRecognitionError, match="more images than dimensions"):
+        fit_to_gallery(EmbeddingModel(base_ir), gallery, dim=40, scenes=4)
+    assert np.isfinite(0)
