@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PlaceRecognitionError
-from .toolenv import ensure_venv
+from .toolenv import ToolEnv
 
 REPO = Path(__file__).resolve().parents[1]
 AC_DIR = REPO / "scripts" / "accuracy_check"
@@ -18,6 +18,16 @@ DEFINITIONS = AC_DIR / "dataset_definitions.yml"
 DEVICE_F32 = AC_DIR / "device_f32.yml"
 REQUIREMENTS = REPO / "scripts" / "requirements-accuracy-check.txt"
 DEFAULT_ENV = REPO / ".venv-ac"
+
+
+def setup_accuracy_checker(env_dir: Path = DEFAULT_ENV) -> Path:
+    """Create (once) the Accuracy Checker environment; return the ``accuracy_check`` path.
+
+    pip's output goes to ``<env>.install.log`` beside the environment.
+    """
+    tools = ToolEnv(Path(env_dir))
+    tools.ensure([REQUIREMENTS], Path(f"{env_dir}.install.log"))
+    return tools.tool("accuracy_check")
 
 
 @dataclass(frozen=True)
@@ -67,16 +77,28 @@ def run_accuracy_check(
     """
     if not Path(data_dir).is_dir():
         raise FileNotFoundError(f"data folder not found: {data_dir}")
-    tool = ensure_venv(env_dir, REQUIREMENTS) / "accuracy_check"
+    tool = setup_accuracy_checker(env_dir)
     with tempfile.TemporaryDirectory(prefix="accuracy_check-") as scratch:
         scratch = Path(scratch)
         annotations = Path(annotations_dir) if annotations_dir else scratch / "annotations"
         annotations.mkdir(parents=True, exist_ok=True)
         csv_path = scratch / "result.csv"
         command = [
-            str(tool), "-c", str(config), "-d", str(DEFINITIONS),
-            "-m", str(model_folder(model, scratch)), "-s", str(data_dir), "-a", str(annotations),
-            "-td", device, "--csv_result", str(csv_path),
+            str(tool),
+            "-c",
+            str(config),
+            "-d",
+            str(DEFINITIONS),
+            "-m",
+            str(model_folder(model, scratch)),
+            "-s",
+            str(data_dir),
+            "-a",
+            str(annotations),
+            "-td",
+            device,
+            "--csv_result",
+            str(csv_path),
         ]
         if f32:
             command += ["-dc", str(DEVICE_F32)]
