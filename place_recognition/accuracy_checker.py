@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -68,12 +69,14 @@ def run_accuracy_check(
     f32: bool = True,
     config: Path = CONFIG,
     quiet: bool = False,
+    input_size: tuple[int, int] | None = None,
 ) -> AccuracyCheckResult:
     """Evaluate ``model`` (an IR file or a folder with one) on ``data_dir`` with accuracy_check.
 
     ``data_dir`` is the ``-s`` source root holding ``pitts250k/``. The annotation pickle is
     cached in ``annotations_dir`` when given (delete it after changing the .mat), else rebuilt.
     ``quiet`` captures accuracy_check's output instead of letting it through (it shows progress).
+    ``input_size`` (height, width) changes the config's resize for models of another input size.
     """
     if not Path(data_dir).is_dir():
         raise FileNotFoundError(f"data folder not found: {data_dir}")
@@ -83,6 +86,8 @@ def run_accuracy_check(
         annotations = Path(annotations_dir) if annotations_dir else scratch / "annotations"
         annotations.mkdir(parents=True, exist_ok=True)
         csv_path = scratch / "result.csv"
+        if input_size is not None:
+            config = resized_config(config, input_size, scratch / Path(config).name)
         command = [
             str(tool),
             "-c",
@@ -110,6 +115,17 @@ def run_accuracy_check(
                 f"accuracy_check failed (exit code {completed.returncode}): {detail[0]}"
             )
         return _read_result(csv_path, command)
+
+
+def resized_config(config: Path, size: tuple[int, int], out: Path) -> Path:
+    """``config`` with its resize step set to ``size`` (height, width), written to ``out``."""
+    text = Path(config).read_text()
+    for key, value in (("dst_height", size[0]), ("dst_width", size[1])):
+        text, found = re.subn(rf"({key}:\s*)\d+", rf"\g<1>{value}", text)
+        if found != 1:
+            raise PlaceRecognitionError(f"{config}: expected one '{key}:' in the resize step")
+    out.write_text(text)
+    return out
 
 
 def _read_result(csv_path: Path, command: list[str]) -> AccuracyCheckResult:

@@ -100,6 +100,7 @@ class EmbeddingModel:
     ) -> None:
         self.path = Path(path)
         self.device = device
+        self.host_preprocessing = host_preprocessing
         # What a sibling model (e.g. one fitted to a gallery) is compiled with, see sibling().
         self._options = {
             "device": device,

@@ -116,7 +116,16 @@ def route_positions(count: int) -> np.ndarray:
     return np.stack([east, np.full(count, ORIGIN[1])], axis=1)
 
 
-def positives_within(utm_q: np.ndarray, utm_db: np.ndarray, threshold: float) -> list[set[int]]:
-    """Database indices strictly closer than ``threshold`` metres to each query."""
-    distances = np.linalg.norm(utm_q[:, None, :] - utm_db[None, :, :], axis=2)
-    return [set(np.flatnonzero(row < threshold).tolist()) for row in distances]
+def positives_within(
+    utm_q: np.ndarray, utm_db: np.ndarray, threshold: float = 25.0
+) -> list[np.ndarray]:
+    """Per query, the database indices **strictly** closer than ``threshold`` metres (int64).
+
+    Strictly, as the Accuracy Checker counts a hit; NetVLAD's MATLAB code uses <= instead.
+    """
+    positives = []
+    for start in range(0, len(utm_q), 512):  # bounded memory on Pitts-sized sets
+        chunk = np.asarray(utm_q[start : start + 512], np.float64)
+        distances = np.linalg.norm(chunk[:, None, :] - utm_db[None, :, :], axis=2)
+        positives.extend(np.flatnonzero(row < threshold).astype(np.int64) for row in distances)
+    return positives

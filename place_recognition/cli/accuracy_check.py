@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..accuracy_checker import CONFIG, DEFAULT_ENV, run_accuracy_check, setup_accuracy_checker
 from ._common import add_verbosity_args, run
+from .make_synthetic import parse_size
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="use the device's default precision instead of forcing f32",
     )
+    parser.add_argument(
+        "--input-size",
+        type=parse_size,
+        default=None,
+        help="HxW resize in the config, for an IR converted at another size (default 200x300)",
+    )
     parser.add_argument("--config", type=Path, default=CONFIG, help=f"default {CONFIG.name}")
     parser.add_argument(
         "--env",
@@ -68,6 +75,7 @@ def _main(args: argparse.Namespace) -> int:
         f32=not args.default_precision,
         config=args.config,
         quiet=args.quiet,
+        input_size=args.input_size,
     )
     print("command: " + " ".join(result.command))
     reference = f" (reference {result.reference:.6f})" if result.reference else ""
