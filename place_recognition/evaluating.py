@@ -1,7 +1,11 @@
 """Run a model over a labelled set: embed (cached), rank, Recall@N, timings -> RecallReport.
 
-Embeddings are cached per model fingerprint and per image list (paths, sizes, mtimes), under
-``<cache>/embeddings/``, so evaluating again, or another N, does not embed again.
+Embeddings are cached per model fingerprint, preprocessing path and image list (paths, sizes,
+mtimes), under ``<cache>/embeddings/``, so evaluating again, or another N, does not embed again.
+
+Two preprocessing paths: the product's (OpenCV decode, in-graph resize, inner-product ranking)
+and the Accuracy Checker's (PIL decode, host ``cv2.resize`` on u8, re-L2, squared-L2 ranking),
+which gives ``localization_recall`` exactly as ``accuracy_check`` does (``accuracy.py``).
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from .accuracy import grn_normalize, load_like_ac, localization_recall
 from .datasets import VprDataset
 from .evaluation import DEFAULT_NS, RecallReport, rank_database, recall_at_n
 from .fingerprint import cache_dir
@@ -32,7 +38,15 @@ def embedding_cache_file(model: EmbeddingModel, paths: list[Path], root: Path | 
         stat = path.stat()
         digest.update(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     base = Path(root) if root else cache_dir() / "embeddings"
-    return base / model.fingerprint.key / f"{digest.hexdigest()[:24]}.npy"
+    path = "accuracy-checker" if model.host_preprocessing else "graph"
+    return base / model.fingerprint.key / f"{path}-{digest.hexdigest()[:24]}.npy"
+
+
+def image_loader(model: EmbeddingModel) -> Callable[[Path], np.ndarray]:
+    """How ``model`` wants its images read: u8 BGR frames, or host-resized float (AC path)."""
+    if model.host_preprocessing:
+        return lambda path: load_like_ac(path, model.input.size)
+    return read_image
 
 
 def embed_paths(
@@ -48,7 +62,7 @@ def embed_paths(
         logger.info("embeddings from the cache %s", cache_file)
         return np.load(cache_file), 0.0
     started = time.perf_counter()
-    images = ordered_prefetch(read_image, paths)
+    images = ordered_prefetch(image_loader(model), paths)
     bar = tqdm(model.embed_iter(images), total=len(paths), unit="img", disable=not progress)
     vectors = np.stack(list(bar)) if paths else np.empty((0, model.dim), np.float32)
     seconds = time.perf_counter() - started
@@ -109,3 +123,29 @@ def model_vocabulary(model: EmbeddingModel) -> str:
 
 def report_json(report: RecallReport) -> str:
     return json.dumps(report.to_json(), indent=2)
+
+
+def evaluate_like_accuracy_checker(
+    model: EmbeddingModel,
+    dataset: VprDataset,
+    ns: tuple[int, ...] = DEFAULT_NS,
+    progress: bool = False,
+    cache: Path | None = None,
+    use_cache: bool = True,
+) -> dict:
+    """The Accuracy Checker's protocol on ``dataset``: ``localization_recall`` (top-1, strictly
+    within 25 m, needs UTM) and Recall@N of the same embeddings and squared-L2 ranking."""
+    host = model if model.host_preprocessing else model.with_host_preprocessing()
+    database, _ = embed_paths(host, dataset.database_paths(), progress, cache, use_cache)
+    queries, _ = embed_paths(host, dataset.query_paths(), progress, cache, use_cache)
+    database, queries = grn_normalize(database), grn_normalize(queries)
+    # Squared L2 on unit vectors is 2 - 2 q.g: the inner-product ranking gives the same order.
+    indices, _ = rank_database(queries, database, max(ns))
+    result = {
+        "recall_at": {str(n): v for n, v in recall_at_n(indices, dataset.positives, ns).items()}
+    }
+    if dataset.has_utm:
+        result["localization_recall"] = localization_recall(
+            queries, database, dataset.utm_queries, dataset.utm_database
+        )
+    return result

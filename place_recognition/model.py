@@ -66,6 +66,11 @@ def reshape_input(model: ov.Model, size: tuple[int, int]) -> None:
     model.reshape({port: ov.PartialShape(new_shape)})
 
 
+def _frame_tensor(image: np.ndarray) -> np.ndarray:
+    """A u8 BGR frame of any size as the input of the in-graph preprocessing."""
+    return as_bgr(image)[None]
+
+
 class EmbeddingModel:
     """An image-embedding model compiled on one OpenVINO device.
 
@@ -77,6 +82,9 @@ class EmbeddingModel:
         cache_dir: OpenVINO model cache folder; makes later compilations fast.
         input_size: (height, width) to reshape the input to; None keeps the IR's size.
         num_requests: infer requests for batch embedding; None = the device's optimum (at least 2).
+        host_preprocessing: no in-graph preprocessing; images must already be float32
+            (height, width, 3) at the input size, resized on the host. This is the Accuracy
+            Checker's path (``accuracy.py``); the product path resizes in the graph.
     """
 
     def __init__(
@@ -88,9 +96,11 @@ class EmbeddingModel:
         cache_dir: Path | str | None = None,
         input_size: tuple[int, int] | None = None,
         num_requests: int | None = None,
+        host_preprocessing: bool = False,
     ) -> None:
         self.path = Path(path)
         self.device = device
+        self.host_preprocessing = host_preprocessing
         # What a sibling model (e.g. one fitted to a gallery) is compiled with, see sibling().
         self._options = {
             "device": device,
@@ -98,6 +108,7 @@ class EmbeddingModel:
             "performance_hint": performance_hint,
             "cache_dir": cache_dir,
             "num_requests": num_requests,
+            "host_preprocessing": host_preprocessing,
         }
         core = ov.Core()
         model = read_model(self.path, core)
@@ -119,15 +130,15 @@ class EmbeddingModel:
             core.set_property({"CACHE_DIR": str(cache_dir)})
         config = compile_config(precision, performance_hint)
         try:
-            self._compiled = core.compile_model(
-                embed_preprocessing(model, self.input), device, config
-            )
+            graph = model if host_preprocessing else embed_preprocessing(model, self.input)
+            self._compiled = core.compile_model(graph, device, config)
         except RuntimeError as exc:
             raise PlaceRecognitionError(f"cannot compile {self.path} on {device}: {exc}") from exc
         self.precision: str = precision_in_effect(self._compiled)
         optimal = self._compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
         self.num_requests: int = num_requests or max(2, int(optimal))
         self._request = self._compiled.create_infer_request()
+        self._to_tensor = self._host_tensor if host_preprocessing else _frame_tensor
         self._fingerprint: ModelFingerprint | None = None
         logger.info(
             "model %s: input %s %s %dx%d, output %d-d, device %s, precision %s",
@@ -152,7 +163,7 @@ class EmbeddingModel:
 
     def embed(self, image: np.ndarray) -> np.ndarray:
         """Descriptor of one u8 BGR image (H, W, 3) of any size: (D,) float32, L2-normalised."""
-        self._request.infer({0: as_bgr(image)[None]})
+        self._request.infer({0: self._to_tensor(image)})
         return self._request.get_output_tensor(0).data[0].copy()
 
     def embed_batch(self, images: Iterable[np.ndarray]) -> np.ndarray:
@@ -173,7 +184,7 @@ class EmbeddingModel:
         next_index = 0
         try:
             for index, image in enumerate(images):
-                queue.start_async({0: as_bgr(image)[None]}, userdata=index)
+                queue.start_async({0: self._to_tensor(image)}, userdata=index)
                 while next_index in done:
                     yield done.pop(next_index)
                     next_index += 1
@@ -187,6 +198,21 @@ class EmbeddingModel:
     def sibling(self, path: Path | str) -> EmbeddingModel:
         """Another model compiled with this one's device, precision, hint, cache and requests."""
         return EmbeddingModel(path, **self._options)
+
+    def with_host_preprocessing(self) -> EmbeddingModel:
+        """This model again, taking host-resized float32 images (the Accuracy Checker's path)."""
+        options = {**self._options, "host_preprocessing": True}
+        return EmbeddingModel(self.path, input_size=self.input.size, **options)
+
+    def _host_tensor(self, image: np.ndarray) -> np.ndarray:
+        """A host-preprocessed (H, W, 3) float image as the model's input tensor."""
+        if image.shape != (self.input.height, self.input.width, 3):
+            raise ValueError(
+                f"host-preprocessed input must be {self.input.height}x{self.input.width}x3, "
+                f"got {image.shape}"
+            )
+        tensor = np.asarray(image, np.float32)[None]
+        return tensor.transpose(0, 3, 1, 2) if self.input.layout == "NCHW" else tensor
 
     def describe(self) -> str:
         """One line for logs and summaries."""

@@ -95,7 +95,7 @@ def image_dir(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def data_dir() -> Path:
     """``../shared/datasets`` (real images; tests using it carry the ``data`` marker)."""
     if not DATASETS.is_dir():

@@ -39,7 +39,7 @@ def test_evaluate_writes_json_and_plot_and_reuses_embeddings(tiny_ir, labelled, 
     out = capsys.readouterr().out
     assert "R@1" in out and "vocabulary: n/a" in out
     report = json.loads(next((tmp_path / "out").glob("*.json")).read_text())
-    assert report["queries"] == 10 and set(report["recall_at"]) == {"1", "5", "10"}
+    assert report["queries"] == 10 and set(report["recall_at"]) == {"1", "5", "10", "20"}
     assert report["timings"]["embed_queries_s"] > 0
     plot = cv2.imread(str(next((tmp_path / "out").glob("*.png"))))
     assert plot is not None and plot.shape == (480, 640, 3)

@@ -7,12 +7,13 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..datasets import read_ground_truth_folder
-from ..evaluating import embed_paths, evaluate_dataset
-from ..evaluation import rank_database, recall_at_n
+from ..datasets import read_dataset
+from ..evaluating import evaluate_dataset, evaluate_like_accuracy_checker
+from ..evaluation import RecallReport
 from ..fingerprint import cache_dir
 from ..gallery_fit import fit_lite_to_images
 from ..images import read_image
+from ..model import EmbeddingModel
 from ..recall_plot import save_recall_plot
 from ._common import add_model_args, add_verbosity_args, load_model, positive_int, run
 from .make_synthetic import parse_size
@@ -23,12 +24,28 @@ CURVE_MAX_N = 25
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="evaluate",
-        description="Embed a labelled set (ref/, query/, ground_truth.csv), rank the references "
-        "for every query and print Recall@N (a query counts once if any of its top N is a "
-        "positive). Writes a JSON report and a Recall@N plot.",
+        description="Embed a labelled set, rank the database for every query and print Recall@N "
+        "(a query counts once if any of its top N is a positive), and, for sets with UTM "
+        "positions, the Accuracy Checker's localization_recall. Writes a JSON report and a "
+        "Recall@N plot.",
     )
     add_model_args(parser)
-    parser.add_argument("--dataset", type=Path, required=True, help="labelled set folder")
+    parser.add_argument(
+        "--dataset",
+        type=Path,
+        required=True,
+        help="a folder with ref/, query/, ground_truth.csv; a NetVLAD split .mat "
+        "(pitts250k/datasets/pitts30k_val.mat); or a folder with database/ and queries/ "
+        "images named @east@north@...",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=("product", "accuracy-checker", "both"),
+        default=None,
+        help="product: OpenCV decode, in-graph resize, inner product; accuracy-checker: PIL "
+        "decode, host cv2.resize, squared L2, localization_recall (default: both for sets with "
+        "UTM positions, else product)",
+    )
     parser.add_argument("--input-size", type=parse_size, default=None, help="HxW to reshape to")
     parser.add_argument(
         "--fit-to-gallery",
@@ -37,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(never its queries) before evaluating",
     )
     parser.add_argument(
-        "--recall-at", type=positive_int, nargs="+", default=[1, 5, 10], metavar="N"
+        "--recall-at", type=positive_int, nargs="+", default=[1, 5, 10, 20], metavar="N"
     )
     parser.add_argument(
         "-o", "--output", type=Path, default=Path("out") / "eval", help="report folder (out/eval)"
@@ -58,34 +75,50 @@ def _fitted(model, dataset, args):
 
 
 def _main(args: argparse.Namespace) -> int:
-    dataset = read_ground_truth_folder(args.dataset)
+    dataset = read_dataset(args.dataset)
     model = load_model(args, input_size=args.input_size)
     if args.fit_to_gallery:
         model = _fitted(model, dataset, args)
     ns = tuple(sorted(set(args.recall_at)))
+    curve_ns = tuple(range(1, min(max(CURVE_MAX_N, *ns), len(dataset.database)) + 1))
     report, _ranking = evaluate_dataset(
-        model, dataset, ns, progress=not args.quiet, use_cache=not args.no_cache
+        model, dataset, tuple(sorted({*ns, *curve_ns})), not args.quiet, None, not args.no_cache
     )
-    curve_n = min(max(CURVE_MAX_N, *ns), len(dataset.database))
-    database, _ = embed_paths(model, dataset.database_paths())
-    queries, _ = embed_paths(model, dataset.query_paths())
-    curve = recall_at_n(
-        rank_database(queries, database, curve_n)[0],
-        dataset.positives,
-        tuple(range(1, curve_n + 1)),
-    )
-    report.extra["recall_curve"] = {str(n): v for n, v in curve.items()}
+    curve = report.recall_at
+    report.recall_at = {n: curve[n] for n in ns}
+    report.extra["recall_curve"] = {str(n): curve[n] for n in curve_ns}
+    protocol = args.protocol or ("both" if dataset.has_utm else "product")
+    if protocol != "product":
+        report.extra["accuracy_checker"] = evaluate_like_accuracy_checker(
+            model, dataset, ns, progress=not args.quiet, use_cache=not args.no_cache
+        )
     stem = f"{dataset.name}-{model.fingerprint.key}"
     json_path = report.save(args.output / f"{stem}.json")
     plot_path = save_recall_plot(
-        args.output / f"{stem}.png", {model.name: curve}, f"{dataset.name}: {model.name}"
+        args.output / f"{stem}.png",
+        {model.name: {n: curve[n] for n in curve_ns}},
+        f"{dataset.name}: {model.name}",
     )
-    print(f"model: {model.describe()}")
-    print(f"vocabulary: {report.vocabulary or 'n/a (no NetVLAD head)'}")
-    print(report.summary())
-    print("timings: " + ", ".join(f"{k} {v}" for k, v in report.timings.items()))
+    _print_report(model, report, protocol)
     print(f"report: {json_path}\nplot: {plot_path}")
     return 0
+
+
+def _print_report(model: EmbeddingModel, report: RecallReport, protocol: str) -> None:
+    print(f"model: {model.describe()}")
+    print(f"vocabulary: {report.vocabulary or 'n/a (no NetVLAD head)'}")
+    if protocol != "accuracy-checker":
+        print("product path (in-graph resize, inner product): " + report.summary())
+    if "accuracy_checker" in report.extra:
+        print("Accuracy Checker path: " + _ac_summary(report.extra["accuracy_checker"]))
+    print("timings: " + ", ".join(f"{k} {v}" for k, v in report.timings.items()))
+
+
+def _ac_summary(result: dict) -> str:
+    recalls = "  ".join(f"R@{n} {v:.3f}" for n, v in result["recall_at"].items())
+    if "localization_recall" in result:
+        return f"localization_recall {result['localization_recall']:.4f}  {recalls}"
+    return f"{recalls}  (no UTM positions: no localization_recall)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
