@@ -67,15 +67,30 @@ def cache_dir() -> Path:
 
 def model_digest(model_path: Path) -> str:
     """sha256 of the model's files, cached by (path, size, mtime) of each file."""
-    files = [Path(p).resolve() for p in model_files(model_path)]
-    stamp = [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
-    cache_file = cache_dir() / "model_digests.json"
+    return cached_sha256(model_files(model_path))
+
+
+def cached_sha256(paths: list[Path]) -> str:
+    """sha256 over the files' contents, cached by each file's path, inode, size and mtime.
+
+    A file rewritten in place gets a new mtime (a replaced one also a new inode), so the cache
+    never answers for other bytes than those hashed; damage that keeps size and mtime (a bad
+    disk sector) goes unnoticed until the file changes: the price of a one-second warm start.
+    """
+    files = [Path(p).resolve() for p in paths]
+    stats = [p.stat() for p in files]
+    stamp = [
+        [str(p), s.st_ino, s.st_size, s.st_mtime_ns] for p, s in zip(files, stats, strict=True)
+    ]
+    cache_file = cache_dir() / "digests.json"
     cache = _read_cache(cache_file)
     key = str(files[0])
     entry = cache.get(key)
     if entry and entry.get("stamp") == stamp:
         return entry["sha256"]
     digest = sha256_files(files)
+    # Index generations come and go: forget files that are gone so the cache stays small.
+    cache = {k: v for k, v in cache.items() if Path(k).exists()}
     cache[key] = {"stamp": stamp, "sha256": digest}
     _write_cache(cache_file, cache)
     return digest

@@ -28,8 +28,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from .errors import PlaceRecognitionError
-from .fingerprint import ModelFingerprint
+from .errors import PlaceRecognitionError, RuntimeFailure
+from .fingerprint import ModelFingerprint, cached_sha256
 from .fsutil import atomic_write_text, atomic_write_with, sha256_files
 from .gallery import GalleryRecord
 
@@ -54,8 +54,16 @@ class IndexFormatError(PlaceRecognitionError):
     """The index folder is damaged or was written by a newer version."""
 
 
-class _GenerationGone(Exception):
-    """The generation being read was replaced (and deleted) by a concurrent save."""
+class IndexMissingError(PlaceRecognitionError, FileNotFoundError):
+    """There is no index in the folder yet."""
+
+
+class IndexWriteError(RuntimeFailure):
+    """The index folder cannot be written (read-only, full disk)."""
+
+
+_REBUILD = "re-run build_index.py with --rebuild to replace it"
+_READ_ATTEMPTS = 5  # a reader retries when concurrent saves replace the generation it reads
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,8 @@ class PlaceIndex:
         # Manifest entries that belong to the model rather than to one save (FITTED_MODEL,
         # THRESHOLD): set by load(), kept by save().
         self.attached: dict = {}
+        # Gallery files left out, with why: [{"path", "reason", "size", "mtime_ns"}] (manifest).
+        self.skipped: list[dict] = []
 
     @classmethod
     def build(
@@ -148,9 +158,31 @@ class PlaceIndex:
         its threshold) are carried over unless this index sets its own in ``attached``.
         """
         directory = Path(directory)
+        try:
+            return self._save(directory)
+        except PermissionError as exc:
+            raise IndexWriteError(
+                f"cannot write the index in {directory}: {exc.strerror}; make the folder "
+                "writable or choose another index folder with -o"
+            ) from exc
+        except OSError as exc:
+            raise IndexWriteError(f"cannot write the index in {directory}: {exc}") from exc
+
+    def _save(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
-        previous = read_manifest(directory, missing_ok=True)
-        self.generation = max(self.generation, previous["generation"] if previous else 0) + 1
+        _delete_temporaries(directory)  # left by a killed save (writers hold the folder's lock)
+        try:
+            previous = read_manifest(directory, missing_ok=True)
+        except IndexFormatError:  # damaged: only --rebuild gets here, and replaces it
+            previous = None
+        self.generation = (
+            max(
+                self.generation,
+                previous["generation"] if previous else 0,
+                _highest_generation(directory),
+            )
+            + 1
+        )
         if previous and previous["model"].get("sha256") == self.fingerprint.sha256:
             self.attached = {
                 **{k: previous[k] for k in _CARRIED if k in previous},
@@ -171,6 +203,7 @@ class PlaceIndex:
             "dim": self.dim,
             "count": len(self.records),
             "files": {"index": _describe(index_file), "records": _describe(records_file)},
+            "skipped": self.skipped,
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             **self.attached,
         }
@@ -182,90 +215,169 @@ class PlaceIndex:
     def next_generation(cls, directory: Path) -> int:
         """The generation number the next save in ``directory`` will get."""
         previous = read_manifest(directory, missing_ok=True)
-        return (previous["generation"] if previous else 0) + 1
+        return max(previous["generation"] if previous else 0, _highest_generation(directory)) + 1
 
     @classmethod
-    def load(
-        cls, directory: Path, expected: ModelFingerprint | None = None, verify: bool = False
-    ) -> PlaceIndex:
+    def load(cls, directory: Path, expected: ModelFingerprint | None = None) -> PlaceIndex:
         """Read a saved index; refuse another model's index, a damaged one, or a newer format.
 
-        ``verify`` also checks the sha256 of the data files (sizes are always checked).
+        Every data file's size and sha256 are checked against the manifest before faiss or the
+        JSON reader sees it (digests are cached by inode, size and mtime, see
+        ``fingerprint.cached_sha256``), so damage is reported, never half-read.
         """
         directory = Path(directory)
-        try:
-            return cls._load_generation(directory, expected, verify)
-        except _GenerationGone:
-            # A writer committed a new generation and deleted ours while we read: read again.
-            return cls._load_generation(directory, expected, verify)
+        for _attempt in range(_READ_ATTEMPTS - 1):
+            manifest = read_manifest(directory)
+            try:
+                return cls._load_generation(directory, manifest, expected)
+            except (PlaceRecognitionError, OSError, RuntimeError):
+                # A concurrent save replaced this generation (and deleted its files) while we
+                # read it: read the new one. Anything else is real damage: report it.
+                current = read_manifest(directory, missing_ok=True)
+                if current is None or current["generation"] == manifest["generation"]:
+                    raise
+        return cls._load_generation(directory, read_manifest(directory), expected)
 
     @classmethod
     def _load_generation(
-        cls, directory: Path, expected: ModelFingerprint | None, verify: bool
+        cls, directory: Path, manifest: dict, expected: ModelFingerprint | None
     ) -> PlaceIndex:
-        manifest = read_manifest(directory)
         fingerprint = ModelFingerprint.from_dict(manifest["model"])
         if expected is not None and fingerprint != expected:
             raise IndexMismatchError(
                 f"the index in {directory} was built with model {fingerprint.key}, not with "
                 f"{expected.key}; index the gallery with this model (or pass its own index)"
             )
-        files = {role: _checked_file(directory, manifest, role, verify) for role in _ROLES}
+        files = {role: _checked_file(directory, manifest, role) for role in _ROLES}
         try:
             index = faiss.read_index(str(files["index"]))
         except RuntimeError as exc:
-            raise IndexFormatError(f"cannot read {files['index']}: damaged faiss index") from exc
+            raise IndexFormatError(
+                f"cannot read {files['index']}: damaged faiss index; {_REBUILD}"
+            ) from exc
         records = _read_records(files["records"])
         if not (manifest["count"] == index.ntotal == len(records)) or index.d != fingerprint.dim:
             raise IndexFormatError(
                 f"{directory}: manifest count {manifest['count']}, {index.ntotal} vectors of "
-                f"{index.d} dims, {len(records)} records do not agree; rebuild the index"
+                f"{index.d} dims, {len(records)} records do not agree; {_REBUILD}"
             )
         loaded = cls(fingerprint, records, index, int(manifest["generation"]))
         loaded.attached = {k: manifest[k] for k in _CARRIED if k in manifest}
+        loaded.skipped = [e for e in manifest.get("skipped", []) if _is_skip_entry(e)]
         return loaded
+
+    @classmethod
+    def load_if_present(cls, directory: Path, expected: ModelFingerprint) -> PlaceIndex | None:
+        """The index in ``directory``, or None when there is none yet.
+
+        Data files without a manifest are a committed index that lost its manifest (an
+        interrupted first build only ever leaves generation 1): refused, not overwritten.
+        """
+        if read_manifest(directory, missing_ok=True) is not None:
+            return cls.load(directory, expected)
+        if _highest_generation(directory) > 1:
+            raise IndexFormatError(
+                f"{directory} holds index files but no {MANIFEST} (deleted?); {_REBUILD}"
+            )
+        return None
 
 
 def read_manifest(directory: Path, missing_ok: bool = False) -> dict | None:
-    """The parsed ``manifest.json`` of an index folder (format and version checked)."""
+    """The parsed ``manifest.json`` of an index folder (format, version and fields checked)."""
     path = Path(directory) / MANIFEST
     if not path.is_file():
         if missing_ok:
             return None
-        raise FileNotFoundError(f"no index at {directory} (missing {MANIFEST}); build it first")
+        raise IndexMissingError(f"no index at {directory} (missing {MANIFEST}); build it first")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
     except (OSError, ValueError) as exc:
-        raise IndexFormatError(f"{path} is damaged ({exc}); rebuild the index") from exc
+        raise IndexFormatError(f"{path} is damaged ({exc}); {_REBUILD}") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise IndexFormatError(f"{path} is not a place-recognition index manifest")
-    if manifest.get("format_version", 0) > FORMAT_VERSION:
+        raise IndexFormatError(f"{path} is not a place-recognition index manifest; {_REBUILD}")
+    version = manifest.get("format_version")
+    if isinstance(version, int) and version > FORMAT_VERSION:
         raise IndexFormatError(
-            f"{path} has format version {manifest['format_version']}, newer than this version "
-            f"reads ({FORMAT_VERSION}); upgrade place_recognition or rebuild the index"
+            f"{path} has format version {version}, newer than this version reads "
+            f"({FORMAT_VERSION}); upgrade place_recognition or {_REBUILD}"
         )
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise IndexFormatError(f"{path} is damaged ({problem}); {_REBUILD}")
     return manifest
+
+
+def _manifest_problem(manifest: dict) -> str | None:
+    """What is wrong with a parsed manifest's fields, or None."""
+    model = manifest.get("model")
+    files = manifest.get("files")
+    checks = {
+        "format_version": _is_int(manifest.get("format_version")),
+        "generation": _is_int(manifest.get("generation")),
+        "count": _is_int(manifest.get("count")),
+        "model": isinstance(model, dict)
+        and isinstance(model.get("name"), str)
+        and isinstance(model.get("sha256"), str)
+        and _is_int(model.get("dim"))
+        and isinstance(model.get("input_size"), list)
+        and len(model["input_size"]) == 2
+        and all(_is_int(v) for v in model["input_size"]),
+        "files": isinstance(files, dict)
+        and all(_is_file_entry(files.get(role)) for role in _ROLES),
+    }
+    bad = [key for key, ok in checks.items() if not ok]
+    return f"bad or missing {', '.join(bad)}" if bad else None
+
+
+def _is_skip_entry(entry) -> bool:
+    return isinstance(entry, dict) and all(
+        isinstance(entry.get(k), t) for k, t in (("path", str), ("reason", str), ("size", int))
+    )
+
+
+def _highest_generation(directory: Path) -> int:
+    """The highest generation of the index/records files in ``directory`` (0: none).
+
+    A gallery-fitted model is written under the generation its index will get, so its files
+    do not count.
+    """
+    if not directory.is_dir():
+        return 0
+    matches = (_DATA_FILE.match(path.name) for path in directory.iterdir())
+    return max((int(m.group(2)) for m in matches if m and m.group(1) in _ROLES), default=0)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_file_entry(entry) -> bool:
+    # The name must be a plain file name in the folder: a manifest never points elsewhere.
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("name"), str)
+        and _DATA_FILE.match(entry["name"]) is not None
+        and _is_int(entry.get("size"))
+        and isinstance(entry.get("sha256"), str)
+    )
 
 
 def _describe(path: Path) -> dict:
     return {"name": path.name, "size": path.stat().st_size, "sha256": sha256_files([path])}
 
 
-def _checked_file(directory: Path, manifest: dict, role: str, verify: bool) -> Path:
+def _checked_file(directory: Path, manifest: dict, role: str) -> Path:
     entry = manifest["files"][role]
     path = directory / entry["name"]
     if not path.is_file():
-        current = read_manifest(directory, missing_ok=True)
-        if current and current.get("generation") != manifest["generation"]:
-            raise _GenerationGone(path)
-        raise IndexFormatError(f"{path} is missing; rebuild the index")
+        raise IndexFormatError(f"{path} is missing; {_REBUILD}")
     if path.stat().st_size != entry["size"]:
         raise IndexFormatError(
             f"{path} has {path.stat().st_size} bytes, the manifest says {entry['size']}: "
-            "the file is damaged; rebuild the index"
+            f"the file is damaged; {_REBUILD}"
         )
-    if verify and sha256_files([path]) != entry["sha256"]:
-        raise IndexFormatError(f"{path} does not match its sha256 in the manifest; rebuild")
+    if cached_sha256([path]) != entry["sha256"]:
+        raise IndexFormatError(f"{path} does not match its sha256 in the manifest; {_REBUILD}")
     return path
 
 
@@ -276,8 +388,15 @@ def _read_records(path: Path) -> list[GalleryRecord]:
             try:
                 records.append(GalleryRecord.from_json(json.loads(line)))
             except (ValueError, TypeError) as exc:
-                raise IndexFormatError(f"{path}, line {line_number}: damaged record") from exc
+                raise IndexFormatError(
+                    f"{path}, line {line_number}: damaged record; {_REBUILD}"
+                ) from exc
     return records
+
+
+def _delete_temporaries(directory: Path) -> None:
+    for path in directory.glob(".*.tmp"):
+        path.unlink(missing_ok=True)
 
 
 def _referenced(manifest: dict) -> set[str]:

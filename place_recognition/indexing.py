@@ -17,11 +17,20 @@ import numpy as np
 from tqdm import tqdm
 
 from .fitted import resolve_gallery_model
-from .fsutil import sha256_bytes
+from .fsutil import folder_lock, sha256_bytes
 from .gallery import GalleryRecord, ordered_prefetch
-from .images import ImageFile, PlaceInfo, decode_image, default_label, list_images, read_places
-from .index import PlaceIndex, default_index_dir, read_manifest
+from .images import (
+    ImageFile,
+    PlaceInfo,
+    decode_image,
+    default_label,
+    list_images,
+    read_places,
+    why_undecodable,
+)
+from .index import PlaceIndex, default_index_dir
 from .model import EmbeddingModel
+from .resume import ResumeJournal
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +46,7 @@ class IndexUpdate:
     removed: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (relpath, reason)
     saved: bool = False
+    changed: bool = False  # records or skipped files differ from the old index
     seconds: float = 0.0
     model: EmbeddingModel | None = None  # the model the vectors are from (maybe gallery-fitted)
 
@@ -65,12 +75,14 @@ def update_index(
     Args:
         index_dir: where the index lives; default ``<gallery>/.place_index/<model key>/``.
         rehash: hash every file even when its size and mtime are unchanged.
-        rebuild: ignore the existing index and embed everything again.
+        rebuild: ignore the existing index (even a damaged one) and embed everything again.
         max_images: index only the first N images (in sorted order).
         attach: manifest entries to record with this index (used by ``fit_to_gallery``).
 
     When the index folder holds a model fitted to this gallery from ``model``
     (``--fit-to-gallery``), that model is used instead; ``IndexUpdate.model`` says which.
+    New vectors go to a resume journal as they are made, so a killed run loses no work; the
+    index is replaced only at the end, in one commit. One writer at a time per index folder.
     """
     started = time.perf_counter()
     gallery = Path(gallery)
@@ -78,39 +90,72 @@ def update_index(
     if attach is None:
         model = resolve_gallery_model(model, gallery, directory)
     files = list_images(gallery)[:max_images]
-    old = None
-    if not rebuild and read_manifest(directory, missing_ok=True) is not None:
-        old = PlaceIndex.load(directory, expected=model.fingerprint)
+    with folder_lock(directory, "index"):
+        old = None if rebuild else PlaceIndex.load_if_present(directory, model.fingerprint)
+        journal = ResumeJournal(directory, model.fingerprint.sha256, model.dim)
+        if rebuild:
+            journal.discard()
+        try:
+            update = _update(model, gallery, directory, files, old, journal, rehash, progress)
+            if old is None or update.changed or attach:
+                update.index.attached = dict(attach or {})
+                update.index.save(directory)
+                update.saved = True
+        finally:
+            journal.close()
+        journal.discard()  # committed (or nothing was pending)
+    update.seconds = time.perf_counter() - started
+    return update
+
+
+def _update(
+    model: EmbeddingModel,
+    gallery: Path,
+    directory: Path,
+    files: list[ImageFile],
+    old: PlaceIndex | None,
+    journal: ResumeJournal,
+    rehash: bool,
+    progress: bool,
+) -> IndexUpdate:
+    """The new index of ``files``: old vectors where the file is unchanged, new ones embedded."""
     old_records = old.records if old else []
+    old_skipped = old.skipped if old else []
     kept, candidates = _split_unchanged(files, old_records, rehash)
-    by_sha = {record.sha256: i for i, record in enumerate(old_records)}
-    reused, new_vectors, failed = _embed_candidates(model, gallery, candidates, by_sha, progress)
-    source = {**kept, **reused}  # relpath -> old row
+    still_failed, candidates = _split_known_failures(candidates, old_skipped)
+    # Old vectors are copied out of faiss only when something changed (100k x 4096 = 1.6 GB).
+    old_vectors = old.vectors() if old and candidates else None
+    known = {r.sha256: old_vectors[i] for i, r in enumerate(old_records)} if candidates else {}
+    pending = journal.read() if candidates else {}  # vectors of a run killed before its commit
+    found, embedded, failed = _embed_candidates(
+        model, gallery, candidates, known, pending, journal, progress
+    )
     places = read_places(gallery, {str(Path(f.relpath).parent) for f in files})
-    records, rows = [], []
-    old_vectors = old.vectors() if old and source else None
+    records, sources = [], []
     for file in files:
-        if file.relpath in source:
-            sha = old_records[source[file.relpath]].sha256
-            rows.append(old_vectors[source[file.relpath]])
-        elif file.relpath in new_vectors:
-            sha, vector = new_vectors[file.relpath]
-            rows.append(vector)
+        if file.relpath in kept:
+            sha, source = old_records[kept[file.relpath]].sha256, kept[file.relpath]
+        elif file.relpath in found:
+            sha, source = found[file.relpath]
         else:
             continue
         records.append(_record(file, sha, places.get(file.relpath)))
-    vectors = np.stack(rows) if rows else np.empty((0, model.dim), np.float32)
-    index = PlaceIndex.build(model.fingerprint, records, vectors)
-    index.attached = dict(attach or {})
-    update = IndexUpdate(index, directory, len(new_vectors), len(reused), failed=failed)
-    update.model = model
-    update.removed = len({r.path for r in old_records} - {r.path for r in records})
-    if old is None or records != old_records or attach:
-        index.save(directory)
-        update.saved = True
+        sources.append(source)  # a row of the old index, or a new vector
+    skipped = still_failed + [_skip_entry(file, reason) for file, reason in failed]
+    changed = records != old_records or skipped != old_skipped
+    if old and not changed:
+        index = old
     else:
-        index.generation = old.generation
-    update.seconds = time.perf_counter() - started
+        if old is not None and old_vectors is None:
+            old_vectors = old.vectors()
+        rows = [old_vectors[s] if isinstance(s, int) else s for s in sources]
+        vectors = np.stack(rows) if rows else np.empty((0, model.dim), np.float32)
+        index = PlaceIndex.build(model.fingerprint, records, vectors)
+    index.skipped = skipped
+    update = IndexUpdate(index, directory, embedded, len(found) - embedded, model=model)
+    update.failed = [(entry["path"], entry["reason"]) for entry in skipped]
+    update.removed = len({r.path for r in old_records} - {r.path for r in records})
+    update.changed = changed
     return update
 
 
@@ -132,17 +177,43 @@ def _split_unchanged(
     return kept, candidates
 
 
+def _split_known_failures(
+    candidates: list[ImageFile], skipped: list[dict]
+) -> tuple[list[dict], list[ImageFile]]:
+    """Files that failed before and are unchanged since (not read again), and the others."""
+    by_path = {entry["path"]: entry for entry in skipped}
+    still_failed, others = [], []
+    for file in candidates:
+        entry = by_path.get(file.relpath)
+        if entry and (entry["size"], entry.get("mtime_ns")) == (file.size, file.mtime_ns):
+            still_failed.append(entry)
+        else:
+            others.append(file)
+    return still_failed, others
+
+
+def _skip_entry(file: ImageFile, reason: str) -> dict:
+    return {"path": file.relpath, "reason": reason, "size": file.size, "mtime_ns": file.mtime_ns}
+
+
 def _embed_candidates(
     model: EmbeddingModel,
     gallery: Path,
     candidates: list[ImageFile],
-    known_sha: dict[str, int],
+    known: dict[str, np.ndarray],
+    pending: dict[str, np.ndarray],
+    journal: ResumeJournal,
     progress: bool,
-) -> tuple[dict[str, int], dict[str, tuple[str, np.ndarray]], list[tuple[str, str]]]:
-    """Hash candidates; reuse known content, embed the rest (decoding runs ahead of inference)."""
-    reused: dict[str, int] = {}
-    failed: list[tuple[str, str]] = []
+) -> tuple[dict[str, tuple[str, np.ndarray]], int, list[tuple[ImageFile, str]]]:
+    """Hash candidates; reuse known content, embed the rest (decoding runs ahead of inference).
+
+    Returns relpath -> (sha256, vector) for every candidate that has a vector, how many of
+    them were embedded now, and the files that could not be read or decoded, with why.
+    """
+    found: dict[str, tuple[str, np.ndarray]] = {}
+    failed: list[tuple[ImageFile, str]] = []
     to_embed: list[tuple[str, str]] = []  # (relpath, sha256); images are not kept
+    reusable = {**pending, **known}
 
     def load(file: ImageFile) -> _Loaded:
         try:
@@ -150,10 +221,10 @@ def _embed_candidates(
         except OSError as exc:
             return _Loaded(file, None, error=f"cannot read ({exc.strerror})")
         sha = sha256_bytes(data)
-        if sha in known_sha:
+        if sha in reusable:
             return _Loaded(file, sha)
         image = decode_image(data)
-        return _Loaded(file, sha, image, None if image is not None else "cannot decode")
+        return _Loaded(file, sha, image, None if image is not None else why_undecodable(data))
 
     bar = tqdm(total=len(candidates), unit="img", desc="indexing", disable=not progress)
 
@@ -161,22 +232,22 @@ def _embed_candidates(
         for loaded in ordered_prefetch(load, candidates):
             if loaded.error:
                 logger.warning("skipping %s: %s", gallery / loaded.file.relpath, loaded.error)
-                failed.append((loaded.file.relpath, loaded.error))
+                failed.append((loaded.file, loaded.error))
                 bar.update()
             elif loaded.image is None:
-                reused[loaded.file.relpath] = known_sha[loaded.sha256]
+                found[loaded.file.relpath] = (loaded.sha256, reusable[loaded.sha256])
                 bar.update()
             else:
                 to_embed.append((loaded.file.relpath, loaded.sha256))
                 yield loaded.image
 
-    embedded = {}
     with bar:
         for position, vector in enumerate(model.embed_iter(images())):
             relpath, sha = to_embed[position]
-            embedded[relpath] = (sha, vector)
+            journal.append(sha, vector)
+            found[relpath] = (sha, vector)
             bar.update()
-    return reused, embedded, failed
+    return found, len(to_embed), failed
 
 
 def _record(file: ImageFile, sha256: str, place: PlaceInfo | None) -> GalleryRecord:
