@@ -111,7 +111,7 @@ def why_undecodable(data: bytes) -> str:
     size = image_size(data)
     if size is None:
         return "not a readable image"
-    return f"cannot decode this {size[0]}x{size[1]} image"
+    return f"damaged or truncated image ({size[0]}x{size[1]})"
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:

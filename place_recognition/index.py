@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import faiss
 import numpy as np
 
 from .errors import PlaceRecognitionError, RuntimeFailure
-from .fingerprint import ModelFingerprint, cached_sha256
+from .fingerprint import ModelFingerprint, cached_sha256_of_open
 from .fsutil import atomic_write_text, atomic_write_with, sha256_files
 from .gallery import GalleryRecord
 
@@ -62,8 +64,12 @@ class IndexWriteError(RuntimeFailure):
     """The index folder cannot be written (read-only, full disk)."""
 
 
+class _GenerationGone(Exception):
+    """The generation being read was replaced (and deleted) by a concurrent save."""
+
+
 _REBUILD = "re-run build_index.py with --rebuild to replace it"
-_READ_ATTEMPTS = 5  # a reader retries when concurrent saves replace the generation it reads
+_READ_ATTEMPTS = 20  # a reader retries when concurrent saves delete the generation it opens
 
 
 @dataclass(frozen=True)
@@ -226,17 +232,13 @@ class PlaceIndex:
         ``fingerprint.cached_sha256``), so damage is reported, never half-read.
         """
         directory = Path(directory)
-        for _attempt in range(_READ_ATTEMPTS - 1):
+        for _attempt in range(_READ_ATTEMPTS):
             manifest = read_manifest(directory)
             try:
                 return cls._load_generation(directory, manifest, expected)
-            except (PlaceRecognitionError, OSError, RuntimeError):
-                # A concurrent save replaced this generation (and deleted its files) while we
-                # read it: read the new one. Anything else is real damage: report it.
-                current = read_manifest(directory, missing_ok=True)
-                if current is None or current["generation"] == manifest["generation"]:
-                    raise
-        return cls._load_generation(directory, read_manifest(directory), expected)
+            except _GenerationGone:
+                continue  # a concurrent save committed a newer generation: read that one
+        raise IndexFormatError(f"{directory} changed {_READ_ATTEMPTS} times while being read")
 
     @classmethod
     def _load_generation(
@@ -248,14 +250,14 @@ class PlaceIndex:
                 f"the index in {directory} was built with model {fingerprint.key}, not with "
                 f"{expected.key}; index the gallery with this model (or pass its own index)"
             )
-        files = {role: _checked_file(directory, manifest, role) for role in _ROLES}
-        try:
-            index = faiss.read_index(str(files["index"]))
-        except RuntimeError as exc:
-            raise IndexFormatError(
-                f"cannot read {files['index']}: damaged faiss index; {_REBUILD}"
-            ) from exc
-        records = _read_records(files["records"])
+        # Data files never change once written and are deleted only after a newer manifest is
+        # committed: once both are open, they are one consistent generation, whatever happens.
+        with (
+            _open_data_file(directory, manifest, "index") as index_file,
+            _open_data_file(directory, manifest, "records") as records_file,
+        ):
+            index = _read_faiss(index_file)
+            records = _read_records(records_file)
         if not (manifest["count"] == index.ntotal == len(records)) or index.d != fingerprint.dim:
             raise IndexFormatError(
                 f"{directory}: manifest count {manifest['count']}, {index.ntotal} vectors of "
@@ -366,31 +368,51 @@ def _describe(path: Path) -> dict:
     return {"name": path.name, "size": path.stat().st_size, "sha256": sha256_files([path])}
 
 
-def _checked_file(directory: Path, manifest: dict, role: str) -> Path:
+def _open_data_file(directory: Path, manifest: dict, role: str) -> BinaryIO:
+    """The open data file of ``role``, its size and sha256 checked against the manifest."""
     entry = manifest["files"][role]
     path = directory / entry["name"]
-    if not path.is_file():
-        raise IndexFormatError(f"{path} is missing; {_REBUILD}")
-    if path.stat().st_size != entry["size"]:
-        raise IndexFormatError(
-            f"{path} has {path.stat().st_size} bytes, the manifest says {entry['size']}: "
-            f"the file is damaged; {_REBUILD}"
-        )
-    if cached_sha256([path]) != entry["sha256"]:
-        raise IndexFormatError(f"{path} does not match its sha256 in the manifest; {_REBUILD}")
-    return path
+    try:
+        file = open(path, "rb")  # noqa: SIM115 - the caller closes it
+    except FileNotFoundError:
+        current = read_manifest(directory, missing_ok=True)
+        if current and current["generation"] != manifest["generation"]:
+            raise _GenerationGone(path) from None
+        raise IndexFormatError(f"{path} is missing; {_REBUILD}") from None
+    try:
+        size = os.fstat(file.fileno()).st_size
+        if size != entry["size"]:
+            raise IndexFormatError(
+                f"{path} has {size} bytes, the manifest says {entry['size']}: "
+                f"the file is damaged; {_REBUILD}"
+            )
+        if cached_sha256_of_open(file, path) != entry["sha256"]:
+            raise IndexFormatError(f"{path} does not match its sha256 in the manifest; {_REBUILD}")
+    except BaseException:
+        file.close()
+        raise
+    return file
 
 
-def _read_records(path: Path) -> list[GalleryRecord]:
+def _read_faiss(file: BinaryIO) -> faiss.Index:
+    # Read through the open descriptor (Linux) so a concurrent delete cannot pull it away.
+    fd_path = Path(f"/proc/self/fd/{file.fileno()}")
+    source = fd_path if fd_path.exists() else Path(file.name)
+    try:
+        return faiss.read_index(str(source))
+    except RuntimeError as exc:
+        raise IndexFormatError(f"cannot read {file.name}: damaged faiss index; {_REBUILD}") from exc
+
+
+def _read_records(file: BinaryIO) -> list[GalleryRecord]:
     records = []
-    with open(path, encoding="utf-8") as f:
-        for line_number, line in enumerate(f, start=1):
-            try:
-                records.append(GalleryRecord.from_json(json.loads(line)))
-            except (ValueError, TypeError) as exc:
-                raise IndexFormatError(
-                    f"{path}, line {line_number}: damaged record; {_REBUILD}"
-                ) from exc
+    for line_number, line in enumerate(file, start=1):
+        try:
+            records.append(GalleryRecord.from_json(json.loads(line.decode("utf-8"))))
+        except (ValueError, TypeError) as exc:
+            raise IndexFormatError(
+                f"{file.name}, line {line_number}: damaged record; {_REBUILD}"
+            ) from exc
     return records
 
 

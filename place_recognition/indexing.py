@@ -28,7 +28,7 @@ from .images import (
     read_places,
     why_undecodable,
 )
-from .index import PlaceIndex, default_index_dir
+from .index import IndexFormatError, PlaceIndex, default_index_dir
 from .model import EmbeddingModel
 from .resume import ResumeJournal
 
@@ -88,7 +88,12 @@ def update_index(
     gallery = Path(gallery)
     directory = Path(index_dir) if index_dir else default_index_dir(gallery, model.fingerprint)
     if attach is None:
-        model = resolve_gallery_model(model, gallery, directory)
+        try:
+            model = resolve_gallery_model(model, gallery, directory)
+        except IndexFormatError:
+            if not rebuild:
+                raise
+            logger.warning("%s: damaged manifest; rebuilding with %s", directory, model.path)
     files = list_images(gallery)[:max_images]
     with folder_lock(directory, "index"):
         old = None if rebuild else PlaceIndex.load_if_present(directory, model.fingerprint)

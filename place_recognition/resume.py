@@ -34,6 +34,7 @@ class ResumeJournal:
         self._header = _HEADER + model_sha256.encode("ascii") + b"\n"
         self._entry_size = 32 + 4 * dim + 4
         self._file = None
+        self._unwritable = False
 
     def read(self) -> dict[str, np.ndarray]:
         """The vectors of complete, intact entries (empty when there is no usable journal)."""
@@ -62,9 +63,20 @@ class ResumeJournal:
         return vectors, position
 
     def append(self, sha256: str, vector: np.ndarray) -> None:
-        """Record one embedded image (written through at once: a kill loses nothing before)."""
+        """Record one embedded image (written through at once: a kill loses nothing before).
+
+        The journal only saves work: when it cannot be written (read-only folder), indexing
+        goes on without it, and the commit at the end reports the folder's problem.
+        """
+        if self._unwritable:
+            return
         if self._file is None:
-            self._file = self._open_for_append()
+            try:
+                self._file = self._open_for_append()
+            except OSError as exc:
+                logger.warning("no resume journal (%s): an interrupted run starts over", exc)
+                self._unwritable = True
+                return
         body = bytes.fromhex(sha256) + np.asarray(vector, "<f4").reshape(self.dim).tobytes()
         self._file.write(body + zlib.crc32(body).to_bytes(4, "little"))
 
@@ -87,4 +99,7 @@ class ResumeJournal:
     def discard(self) -> None:
         """Delete the journal (its vectors are committed in the index, or unwanted)."""
         self.close()
-        self.path.unlink(missing_ok=True)
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError as exc:  # harmless: entries are keyed by image content and model
+            logger.warning("cannot delete %s: %s", self.path, exc)
