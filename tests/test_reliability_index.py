@@ -119,7 +119,11 @@ def test_another_models_index_is_refused_showing_both(indexed, tmp_path, capsys)
     other = save(_pooling_model(32), tmp_path / "other.xml")
     code = build_index.main(["-m", str(other), *argv[2:], "-o", str(directory)])
     err = capsys.readouterr().err
-    assert code == EXIT_INPUT and "built with model netvlad-tf-synthetic-w16-" in err and "not with other-" in err
+    assert (
+        code == EXIT_INPUT
+        and "built with model netvlad-tf-synthetic-w16-" in err
+        and "not with other-" in err
+    )
 
 
 @contextmanager
