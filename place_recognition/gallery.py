@@ -32,7 +32,22 @@ class GalleryRecord:
 
     @classmethod
     def from_json(cls, data: dict) -> GalleryRecord:
-        return cls(**data)
+        """The record of a parsed JSON object; TypeError when its fields are not a record's."""
+        record = cls(**data)
+        numbers = (int, float)
+        if not (
+            isinstance(record.path, str)
+            and isinstance(record.label, str)
+            and isinstance(record.sha256, str)
+            and type(record.size) is int
+            and type(record.mtime_ns) is int
+            and all(
+                v is None or (isinstance(v, numbers) and not isinstance(v, bool))
+                for v in (record.lat, record.lon)
+            )
+        ):
+            raise TypeError(f"not a gallery record: {data}")
+        return record
 
     @property
     def has_coordinates(self) -> bool:

@@ -326,6 +326,8 @@ def _manifest_problem(manifest: dict) -> str | None:
         and all(_is_int(v) for v in model["input_size"]),
         "files": isinstance(files, dict)
         and all(_is_file_entry(files.get(role)) for role in _ROLES),
+        THRESHOLD: THRESHOLD not in manifest or _is_number(manifest[THRESHOLD]),
+        FITTED_MODEL: FITTED_MODEL not in manifest or _is_fitted_entry(manifest[FITTED_MODEL]),
     }
     bad = [key for key, ok in checks.items() if not ok]
     return f"bad or missing {', '.join(bad)}" if bad else None
@@ -347,6 +349,21 @@ def _highest_generation(directory: Path) -> int:
         return 0
     matches = (_DATA_FILE.match(path.name) for path in directory.iterdir())
     return max((int(m.group(2)) for m in matches if m and m.group(1) in _ROLES), default=0)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_fitted_entry(entry) -> bool:
+    return (
+        isinstance(entry, dict)
+        and all(
+            isinstance(entry.get(key), str) and _DATA_FILE.match(entry[key]) is not None
+            for key in ("xml", "bin")
+        )
+        and isinstance(entry.get("base_model"), dict)
+    )
 
 
 def _is_int(value) -> bool:
