@@ -265,7 +265,7 @@ class PlaceIndex:
             )
         loaded = cls(fingerprint, records, index, int(manifest["generation"]))
         loaded.attached = {k: manifest[k] for k in _CARRIED if k in manifest}
-        loaded.skipped = [e for e in manifest.get("skipped", []) if _is_skip_entry(e)]
+        loaded.skipped = manifest.get("skipped", [])
         return loaded
 
     @classmethod
@@ -326,6 +326,8 @@ def _manifest_problem(manifest: dict) -> str | None:
         and all(_is_int(v) for v in model["input_size"]),
         "files": isinstance(files, dict)
         and all(_is_file_entry(files.get(role)) for role in _ROLES),
+        "skipped": isinstance(manifest.get("skipped", []), list)
+        and all(_is_skip_entry(entry) for entry in manifest.get("skipped", [])),
         THRESHOLD: THRESHOLD not in manifest or _is_number(manifest[THRESHOLD]),
         FITTED_MODEL: FITTED_MODEL not in manifest or _is_fitted_entry(manifest[FITTED_MODEL]),
     }
