@@ -147,8 +147,9 @@ def _update(
         records.append(_record(file, sha, places.get(file.relpath)))
         sources.append(source)  # a row of the old index, or a new vector
     skipped = still_failed + [_skip_entry(file, reason) for file, reason in failed]
+    skipped.sort(key=lambda entry: entry["path"])
     changed = records != old_records or skipped != old_skipped
-    if old and not changed:
+    if old is not None and not changed:
         index = old
     else:
         if old is not None and old_vectors is None:
