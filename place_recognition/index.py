@@ -30,6 +30,7 @@ from typing import BinaryIO
 import faiss
 import numpy as np
 
+from . import ann
 from .errors import PlaceRecognitionError, RuntimeFailure
 from .fingerprint import ModelFingerprint, cached_sha256_of_open
 from .fsutil import atomic_write_text, atomic_write_with, sha256_files
@@ -42,7 +43,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 INDEX_DIRNAME = ".place_index"
 _ROLES = ("index", "records")
-_DATA_FILE = re.compile(r"^(index|records|model)\.(\d+)\.(faiss|jsonl|xml|bin)$")
+_DATA_FILE = re.compile(r"^(index|records|vectors|model)\.(\d+)\.(faiss|jsonl|npy|xml|bin)$")
 FITTED_MODEL = "fitted_model"  # manifest key: {"xml", "bin", "base_model", "info"}
 THRESHOLD = "threshold"  # manifest key: calibrated unknown-place threshold (float)
 _CARRIED = (FITTED_MODEL, THRESHOLD)  # kept by later saves of the same model
@@ -95,7 +96,12 @@ def l2_normalize(vectors: np.ndarray) -> np.ndarray:
 
 
 class PlaceIndex:
-    """Exact inner-product search over a gallery's descriptors, with its records."""
+    """Inner-product search over a gallery's descriptors, with its records.
+
+    ``factory`` says how (ann.py): ``Flat`` (exact) keeps the vectors in faiss; any other mode
+    keeps the exact vectors beside the faiss index (``vectors``, memory-mapped when loaded) and
+    re-ranks its candidates with them, so scores are exact cosine similarities in every mode.
+    """
 
     def __init__(
         self,
@@ -103,13 +109,20 @@ class PlaceIndex:
         records: list[GalleryRecord],
         index: faiss.Index,
         generation: int = 0,
+        vectors: np.ndarray | None = None,
+        factory: str = ann.EXACT,
     ) -> None:
         if index.ntotal != len(records):
             raise ValueError(f"{index.ntotal} vectors but {len(records)} records")
+        if (factory == ann.EXACT) != (vectors is None):
+            raise ValueError("an approximate index needs its exact vectors, an exact one not")
         self.fingerprint = fingerprint
         self.records = records
         self.generation = generation
+        self.factory = factory
+        self.nprobe = ann.DEFAULT_NPROBE
         self._index = index
+        self._vectors = vectors
         # Manifest entries that belong to the model rather than to one save (FITTED_MODEL,
         # THRESHOLD): set by load(), kept by save().
         self.attached: dict = {}
@@ -118,13 +131,37 @@ class PlaceIndex:
 
     @classmethod
     def build(
-        cls, fingerprint: ModelFingerprint, records: list[GalleryRecord], vectors: np.ndarray
+        cls,
+        fingerprint: ModelFingerprint,
+        records: list[GalleryRecord],
+        vectors: np.ndarray,
+        factory: str = ann.EXACT,
+        trained: faiss.Index | None = None,
+        progress: bool = False,
     ) -> PlaceIndex:
-        """A new exact index; ``vectors``: (N, D) float32, row i belongs to ``records[i]``."""
+        """A new index; ``vectors``: (N, D) float32, row i belongs to ``records[i]``.
+
+        ``factory``: ``Flat`` (exact) or a faiss factory string (see ann.py), trained on the
+        vectors themselves unless ``trained`` (an index of the same factory) is given to copy.
+        """
         vectors = l2_normalize(np.asarray(vectors, np.float32).reshape(-1, fingerprint.dim))
-        index = faiss.IndexFlatIP(fingerprint.dim)
-        index.add(vectors)
-        return cls(fingerprint, list(records), index)
+        if factory == ann.EXACT:
+            index = faiss.IndexFlatIP(fingerprint.dim)
+            index.add(vectors)
+            return cls(fingerprint, list(records), index)
+        if trained is not None:
+            index = faiss.clone_index(trained)
+            index.reset()
+        else:
+            index = ann.new_index(factory, fingerprint.dim)
+            ann.train(index, vectors)
+        ann.add_in_chunks(index, vectors, progress)
+        return cls(fingerprint, list(records), index, vectors=vectors, factory=factory)
+
+    @property
+    def trained_index(self) -> faiss.Index | None:
+        """The approximate faiss index (trained), to build the next generation with."""
+        return None if self.factory == ann.EXACT else self._index
 
     def __len__(self) -> int:
         return len(self.records)
@@ -134,7 +171,9 @@ class PlaceIndex:
         return self._index.d
 
     def vectors(self) -> np.ndarray:
-        """All stored vectors, (N, D) float32, in record order."""
+        """All stored vectors, (N, D) float32, in record order (memory-mapped when loaded)."""
+        if self._vectors is not None:
+            return self._vectors
         if self._index.ntotal == 0:
             return np.empty((0, self.dim), np.float32)
         return self._index.reconstruct_n(0, self._index.ntotal)
@@ -147,7 +186,10 @@ class PlaceIndex:
         k = min(k, len(self.records))
         if k <= 0:
             return [[] for _ in range(len(queries))]
-        scores, ids = self._index.search(queries, k)
+        if self._vectors is None:
+            scores, ids = self._index.search(queries, k)
+        else:
+            scores, ids = self._search_and_rerank(queries, k)
         return [
             [
                 Match(rank, int(i), float(s), self.records[i])
@@ -156,6 +198,21 @@ class PlaceIndex:
             ]
             for row_scores, row_ids in zip(scores, ids, strict=True)
         ]
+
+    def _search_and_rerank(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates from the approximate index, ordered by their exact similarity."""
+        ann.set_nprobe(self._index, self.nprobe)
+        candidates = min(len(self.records), max(k, ann.RERANK))
+        _, ids = self._index.search(queries, candidates)
+        scores = np.full((len(queries), k), -np.inf, np.float32)
+        best = np.full((len(queries), k), -1, np.int64)
+        for row, (query, found) in enumerate(zip(queries, ids, strict=True)):
+            found = np.unique(found[found >= 0])  # sorted rows: mostly sequential reads
+            exact = self._vectors[found] @ query
+            order = np.argsort(-exact, kind="stable")[:k]
+            scores[row, : len(order)] = exact[order]
+            best[row, : len(order)] = found[order]
+        return scores, best
 
     def save(self, directory: Path) -> Path:
         """Write the index as a new generation in ``directory`` and commit it atomically.
@@ -199,16 +256,22 @@ class PlaceIndex:
         atomic_write_with(index_file, lambda tmp: faiss.write_index(self._index, str(tmp)))
         lines = (json.dumps(r.to_json(), ensure_ascii=False) for r in self.records)
         atomic_write_text(records_file, "".join(line + "\n" for line in lines))
+        files = {"index": _describe(index_file), "records": _describe(records_file)}
+        if self._vectors is not None:
+            vectors_file = directory / f"vectors.{self.generation:06d}.npy"
+            atomic_write_with(vectors_file, lambda tmp: _write_npy(tmp, self._vectors))
+            files["vectors"] = _describe(vectors_file)
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "generation": self.generation,
             "model": self.fingerprint.to_dict(),
             "metric": "inner_product",
-            "factory": "Flat",
+            "factory": self.factory,
+            "nprobe": self.nprobe,
             "dim": self.dim,
             "count": len(self.records),
-            "files": {"index": _describe(index_file), "records": _describe(records_file)},
+            "files": files,
             "skipped": self.skipped,
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             **self.attached,
@@ -252,18 +315,24 @@ class PlaceIndex:
             )
         # Data files never change once written and are deleted only after a newer manifest is
         # committed: once both are open, they are one consistent generation, whatever happens.
+        factory = manifest.get("factory", ann.EXACT)
         with (
             _open_data_file(directory, manifest, "index") as index_file,
             _open_data_file(directory, manifest, "records") as records_file,
         ):
             index = _read_faiss(index_file)
             records = _read_records(records_file)
+            vectors = None
+            if factory != ann.EXACT:
+                with _open_data_file(directory, manifest, "vectors") as vectors_file:
+                    vectors = _map_vectors(vectors_file, manifest["count"], fingerprint.dim)
         if not (manifest["count"] == index.ntotal == len(records)) or index.d != fingerprint.dim:
             raise IndexFormatError(
                 f"{directory}: manifest count {manifest['count']}, {index.ntotal} vectors of "
                 f"{index.d} dims, {len(records)} records do not agree; {_REBUILD}"
             )
-        loaded = cls(fingerprint, records, index, int(manifest["generation"]))
+        loaded = cls(fingerprint, records, index, int(manifest["generation"]), vectors, factory)
+        loaded.nprobe = manifest.get("nprobe", ann.DEFAULT_NPROBE)
         loaded.attached = {k: manifest[k] for k in _CARRIED if k in manifest}
         loaded.skipped = manifest.get("skipped", [])
         return loaded
@@ -329,6 +398,12 @@ def _manifest_problem(manifest: dict) -> str | None:
         "skipped": isinstance(manifest.get("skipped", []), list)
         and all(_is_skip_entry(entry) for entry in manifest.get("skipped", [])),
         THRESHOLD: THRESHOLD not in manifest or _is_number(manifest[THRESHOLD]),
+        "factory": isinstance(manifest.get("factory", ann.EXACT), str)
+        and (
+            manifest.get("factory", ann.EXACT) == ann.EXACT
+            or (isinstance(files, dict) and _is_file_entry(files.get("vectors")))
+        ),
+        "nprobe": _is_int(manifest.get("nprobe", 1)) and manifest.get("nprobe", 1) > 0,
         FITTED_MODEL: FITTED_MODEL not in manifest or _is_fitted_entry(manifest[FITTED_MODEL]),
     }
     bad = [key for key, ok in checks.items() if not ok]
@@ -350,7 +425,8 @@ def _highest_generation(directory: Path) -> int:
     if not directory.is_dir():
         return 0
     matches = (_DATA_FILE.match(path.name) for path in directory.iterdir())
-    return max((int(m.group(2)) for m in matches if m and m.group(1) in _ROLES), default=0)
+    roles = (*_ROLES, "vectors")
+    return max((int(m.group(2)) for m in matches if m and m.group(1) in roles), default=0)
 
 
 def _is_number(value) -> bool:
@@ -413,14 +489,36 @@ def _open_data_file(directory: Path, manifest: dict, role: str) -> BinaryIO:
     return file
 
 
-def _read_faiss(file: BinaryIO) -> faiss.Index:
+def _through_descriptor(file: BinaryIO) -> Path:
     # Read through the open descriptor (Linux) so a concurrent delete cannot pull it away.
     fd_path = Path(f"/proc/self/fd/{file.fileno()}")
-    source = fd_path if fd_path.exists() else Path(file.name)
+    return fd_path if fd_path.exists() else Path(file.name)
+
+
+def _read_faiss(file: BinaryIO) -> faiss.Index:
     try:
-        return faiss.read_index(str(source))
+        return faiss.read_index(str(_through_descriptor(file)))
     except RuntimeError as exc:
         raise IndexFormatError(f"cannot read {file.name}: damaged faiss index; {_REBUILD}") from exc
+
+
+def _map_vectors(file: BinaryIO, count: int, dim: int) -> np.ndarray:
+    """The exact vectors of an approximate index, memory-mapped (read-only)."""
+    try:
+        vectors = np.load(_through_descriptor(file), mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise IndexFormatError(f"cannot read {file.name}: {exc}; {_REBUILD}") from exc
+    if vectors.dtype != np.float32 or vectors.shape != (count, dim):
+        raise IndexFormatError(
+            f"{file.name} holds {vectors.dtype} {vectors.shape}, not float32 ({count}, {dim}); "
+            f"{_REBUILD}"
+        )
+    return vectors
+
+
+def _write_npy(path: Path, vectors: np.ndarray) -> None:
+    with open(path, "wb") as f:
+        np.lib.format.write_array(f, np.asarray(vectors, np.float32), allow_pickle=False)
 
 
 def _read_records(file: BinaryIO) -> list[GalleryRecord]:

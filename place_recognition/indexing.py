@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from . import ann
 from .fitted import resolve_gallery_model
 from .fsutil import folder_lock, sha256_bytes
 from .gallery import GalleryRecord, ordered_prefetch
@@ -52,6 +53,12 @@ class IndexUpdate:
 
 
 @dataclass(frozen=True)
+class _Mode:
+    index_mode: str  # exact, auto or a faiss factory string
+    nprobe: int | None  # None: the old index's, else the default
+
+
+@dataclass(frozen=True)
 class _Loaded:
     file: ImageFile
     sha256: str | None
@@ -69,6 +76,8 @@ def update_index(
     progress: bool = False,
     *,
     attach: dict | None = None,
+    index_mode: str = "auto",
+    nprobe: int | None = None,
 ) -> IndexUpdate:
     """Bring the index of ``gallery`` up to date with its files and save it if anything changed.
 
@@ -78,6 +87,10 @@ def update_index(
         rebuild: ignore the existing index (even a damaged one) and embed everything again.
         max_images: index only the first N images (in sorted order).
         attach: manifest entries to record with this index (used by ``fit_to_gallery``).
+        index_mode: ``exact``, ``auto`` (exact below ann.AUTO_EXACT_LIMIT images, else
+            approximate) or a faiss factory string; see ann.py. A change of mode rebuilds the
+            faiss index (not the vectors); an approximate index is trained on the gallery.
+        nprobe: inverted lists visited per query by an approximate index (saved with it).
 
     When the index folder holds a model fitted to this gallery from ``model``
     (``--fit-to-gallery``), that model is used instead; ``IndexUpdate.model`` says which.
@@ -101,7 +114,8 @@ def update_index(
         if rebuild:
             journal.discard()
         try:
-            update = _update(model, gallery, directory, files, old, journal, rehash, progress)
+            mode = _Mode(index_mode, nprobe)
+            update = _update(model, gallery, directory, files, old, journal, rehash, progress, mode)
             if old is None or update.changed or attach:
                 update.index.attached = dict(attach or {})
                 update.index.save(directory)
@@ -122,6 +136,7 @@ def _update(
     journal: ResumeJournal,
     rehash: bool,
     progress: bool,
+    mode: _Mode,
 ) -> IndexUpdate:
     """The new index of ``files``: old vectors where the file is unchanged, new ones embedded."""
     old_records = old.records if old else []
@@ -148,15 +163,21 @@ def _update(
         sources.append(source)  # a row of the old index, or a new vector
     skipped = still_failed + [_skip_entry(file, reason) for file, reason in failed]
     skipped.sort(key=lambda entry: entry["path"])
-    changed = records != old_records or skipped != old_skipped
-    if old is not None and not changed:
+    factory = ann.resolve_factory(mode.index_mode, len(records), model.dim)
+    nprobe = mode.nprobe or (old.nprobe if old is not None else ann.DEFAULT_NPROBE)
+    rebuild = old is None or records != old_records or old.factory != factory
+    changed = rebuild or skipped != old_skipped or nprobe != old.nprobe
+    if not rebuild:
         index = old
     else:
         if old is not None and old_vectors is None:
             old_vectors = old.vectors()
         rows = [old_vectors[s] if isinstance(s, int) else s for s in sources]
         vectors = np.stack(rows) if rows else np.empty((0, model.dim), np.float32)
-        index = PlaceIndex.build(model.fingerprint, records, vectors)
+        # Same approximate factory: keep its training (PCA, lists, codebooks), re-add vectors.
+        trained = old.trained_index if old is not None and old.factory == factory else None
+        index = PlaceIndex.build(model.fingerprint, records, vectors, factory, trained, progress)
+    index.nprobe = nprobe
     index.skipped = skipped
     update = IndexUpdate(index, directory, embedded, len(found) - embedded, model=model)
     update.failed = [(entry["path"], entry["reason"]) for entry in skipped]

@@ -73,6 +73,27 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_index_mode_args(parser: argparse.ArgumentParser, building: bool) -> None:
+    """--index-mode (when building) and --nprobe."""
+    group = parser.add_argument_group("index mode")
+    if building:
+        group.add_argument(
+            "--index-mode",
+            default="auto",
+            metavar="MODE",
+            help="exact, auto (default: exact below 200,000 images, else PCA + IVF-PQ trained on "
+            "the gallery, re-ranked exactly) or a faiss factory string such as "
+            "PCAR128,IVF1024,PQ32 or PCAR128,HNSW32",
+        )
+    group.add_argument(
+        "--nprobe",
+        type=positive_int,
+        default=None,
+        help="approximate index: inverted lists visited per query (more: slower, closer to "
+        "exact; default: the index's own, 32 when built)",
+    )
+
+
 def add_verbosity_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
