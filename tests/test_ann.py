@@ -136,3 +136,25 @@ def test_indexing_switches_modes_without_embedding_again(tiny_ir, image_dir, cap
     assert json.loads(capsys.readouterr().out)["matches"][0]["path"] == "place1/v0.png"
     assert build_index.main([*argv, "--index-mode", "IVF4,Nope"]) == 2
     assert "not a faiss index factory string" in capsys.readouterr().err
+
+
+def test_search_benchmark_runs_end_to_end_on_a_tiny_model(tiny_ir, tmp_path, capsys):
+    from place_recognition.cli import bench_search
+    from place_recognition.samples import write_sample_dataset
+
+    dataset = write_sample_dataset(tmp_path / "set", places=6, views=3, unknown=2)
+    report_path = tmp_path / "report.json"
+    argv = ["-m", str(tiny_ir), "--precision", F32, "--datasets", str(dataset), "-q"]
+    argv += ["--sizes", "300,600", "--mode", "exact", "--mode", "IVF8,Flat", "--nprobe", "8"]
+    argv += ["--workdir", str(tmp_path / "work"), "-o", str(report_path)]
+    assert bench_search.main(argv) == 0
+    report = json.loads(report_path.read_text())
+    assert report["machine"]["logical_cores"] >= 1 and report["queries"] == 14
+    assert [entry["gallery"] for entry in report["sizes"]] == [300, 600]
+    for entry in report["sizes"]:
+        exact, ivf = entry["modes"]
+        assert exact["mode"] == "Flat" and exact["top1_agreement"] == 1.0
+        assert ivf["top1_agreement"] == 1.0  # every list probed, re-ranked exactly
+        assert ivf["real_recall_at_1"] == exact["real_recall_at_1"]
+        assert set(entry["margins"]) == {"p10", "p25", "p50", "p75", "p90"}
+    assert "top-1 agreement" in capsys.readouterr().out
