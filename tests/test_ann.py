@@ -42,8 +42,8 @@ def gallery_vectors() -> np.ndarray:
 
 def test_auto_mode_is_exact_for_small_galleries_and_ivf_pq_for_large():
     assert ann.resolve_factory("auto", 10_000, 512) == "Flat"
-    assert ann.resolve_factory("auto", 1_000_000, 512) == "PCAR256,IVF4096,PQ64"
-    assert ann.resolve_factory("auto", 300_000, 4096) == "PCAR256,IVF2048,PQ64"
+    assert ann.resolve_factory("auto", 1_000_000, 512) == "IVF4096,SQ8"
+    assert ann.resolve_factory("auto", 300_000, 4096) == "IVF2048,SQ8"
     assert ann.resolve_factory("exact", 10**7, 512) == "Flat"
     assert ann.resolve_factory("PCAR64,HNSW32", 10, 512) == "PCAR64,HNSW32"
 

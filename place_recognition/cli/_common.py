@@ -81,9 +81,9 @@ def add_index_mode_args(parser: argparse.ArgumentParser, building: bool) -> None
             "--index-mode",
             default="auto",
             metavar="MODE",
-            help="exact, auto (default: exact below 200,000 images, else PCA + IVF-PQ trained on "
-            "the gallery, re-ranked exactly) or a faiss factory string such as "
-            "PCAR128,IVF1024,PQ32 or PCAR128,HNSW32",
+            help="exact, auto (default: exact below 200,000 images, else IVF + 8-bit codes "
+            "trained on the gallery, re-ranked exactly) or a faiss factory string such as "
+            "IVF1024,PQ64 or PCAR128,HNSW32",
         )
     group.add_argument(
         "--nprobe",
