@@ -34,7 +34,7 @@ MODES = ("exact", "auto")
 AUTO_EXACT_LIMIT = 200_000
 TRAIN_SAMPLE = 200_000  # vectors used to train PCA, the coarse quantiser and PQ
 RERANK = 100  # candidates re-ranked exactly per query (at least k)
-DEFAULT_NPROBE = 32
+DEFAULT_NPROBE = 64  # 1M netvlad-lite vectors, IVF4096: 0.98 top-1 agreement, ~2 ms
 _ADD_CHUNK = 65_536
 
 

@@ -90,7 +90,7 @@ def add_index_mode_args(parser: argparse.ArgumentParser, building: bool) -> None
         type=positive_int,
         default=None,
         help="approximate index: inverted lists visited per query (more: slower, closer to "
-        "exact; default: the index's own, 32 when built)",
+        "exact; default: the index's own, 64 when built)",
     )
 
 
