@@ -32,8 +32,8 @@ import numpy as np
 
 from . import ann
 from .errors import PlaceRecognitionError, RuntimeFailure
-from .fingerprint import ModelFingerprint, cached_sha256_of_open
-from .fsutil import atomic_write_text, atomic_write_with, sha256_files
+from .fingerprint import ModelFingerprint, cached_sha256, cached_sha256_of_open
+from .fsutil import atomic_write_text, atomic_write_with
 from .gallery import GalleryRecord
 
 logger = logging.getLogger(__name__)
@@ -460,7 +460,8 @@ def _is_file_entry(entry) -> bool:
 
 
 def _describe(path: Path) -> dict:
-    return {"name": path.name, "size": path.stat().st_size, "sha256": sha256_files([path])}
+    # Through the digest cache: the first load after a save then needs no second hashing pass.
+    return {"name": path.name, "size": path.stat().st_size, "sha256": cached_sha256([path])}
 
 
 def _open_data_file(directory: Path, manifest: dict, role: str) -> BinaryIO:
