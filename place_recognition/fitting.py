@@ -31,7 +31,7 @@ DESCRIPTORS_PER_IMAGE = 100
 # head is fitted once and then used for every image, and the CPU's default bf16 moves backbone
 # activations by up to ~0.4 (DATA.md section 2), which the k-means and PCA would bake in.
 FIT_PRECISION = "f32"
-# A gallery's vocabulary comes from few descriptors (80 per image), so one k-means run depends
+# A gallery's vocabulary comes from few descriptors (70 per image), so one k-means run depends
 # on its seed; the best of several runs (lowest distortion) is steadier. nordland_train, 18 random
 # 10-image galleries: R@1 0.572 with 5 runs vs 0.556 with one (README, "small galleries").
 GALLERY_KMEANS_RESTARTS = 5

@@ -40,7 +40,7 @@ LITE_PATH = LITE_DIR / f"{LITE_NAME}.xml"  # built on first use, not committed
 
 @dataclass(frozen=True)
 class LiteRecipe:
-    """Design choices of netvlad-lite (chosen on nordland_train, see docs/netvlad-lite.md)."""
+    """Design choices of netvlad-lite (chosen on nordland_train, see the README, netvlad-lite)."""
 
     tap: str = "s32"
     input_size: tuple[int, int] = (240, 320)
