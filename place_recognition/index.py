@@ -186,22 +186,28 @@ class PlaceIndex:
 
     @classmethod
     def load(
-        cls, directory: Path, expected: ModelFingerprint | None = None, verify: bool = False
+        cls,
+        directory: Path,
+        expected: ModelFingerprint | None = None,
+        verify: bool = False,
+        mmap: bool = False,
     ) -> PlaceIndex:
         """Read a saved index; refuse another model's index, a damaged one, or a newer format.
 
         ``verify`` also checks the sha256 of the data files (sizes are always checked).
+        ``mmap`` maps the vectors instead of reading them (a fast start on a large gallery;
+        the pages are read on the first search); such an index is for searching only.
         """
         directory = Path(directory)
         try:
-            return cls._load_generation(directory, expected, verify)
+            return cls._load_generation(directory, expected, verify, mmap)
         except _GenerationGone:
             # A writer committed a new generation and deleted ours while we read: read again.
-            return cls._load_generation(directory, expected, verify)
+            return cls._load_generation(directory, expected, verify, mmap)
 
     @classmethod
     def _load_generation(
-        cls, directory: Path, expected: ModelFingerprint | None, verify: bool
+        cls, directory: Path, expected: ModelFingerprint | None, verify: bool, mmap: bool
     ) -> PlaceIndex:
         manifest = read_manifest(directory)
         fingerprint = ModelFingerprint.from_dict(manifest["model"])
@@ -212,7 +218,8 @@ class PlaceIndex:
             )
         files = {role: _checked_file(directory, manifest, role, verify) for role in _ROLES}
         try:
-            index = faiss.read_index(str(files["index"]))
+            flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if mmap else 0
+            index = faiss.read_index(str(files["index"]), flags)
         except RuntimeError as exc:
             raise IndexFormatError(f"cannot read {files['index']}: damaged faiss index") from exc
         records = _read_records(files["records"])
@@ -270,14 +277,19 @@ def _checked_file(directory: Path, manifest: dict, role: str, verify: bool) -> P
 
 
 def _read_records(path: Path) -> list[GalleryRecord]:
-    records = []
-    with open(path, encoding="utf-8") as f:
-        for line_number, line in enumerate(f, start=1):
-            try:
-                records.append(GalleryRecord.from_json(json.loads(line)))
-            except (ValueError, TypeError) as exc:
-                raise IndexFormatError(f"{path}, line {line_number}: damaged record") from exc
-    return records
+    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        # One parse of all lines as a JSON array: several times faster than one per line,
+        # which matters for the start-up time on 100k-image galleries.
+        return [GalleryRecord.from_json(data) for data in json.loads(f"[{','.join(lines)}]")]
+    except (ValueError, TypeError):
+        pass
+    for line_number, line in enumerate(lines, start=1):  # find the damaged line for the message
+        try:
+            GalleryRecord.from_json(json.loads(line))
+        except (ValueError, TypeError) as exc:
+            raise IndexFormatError(f"{path}, line {line_number}: damaged record") from exc
+    raise IndexFormatError(f"{path}: damaged records file; rebuild the index")
 
 
 def _referenced(manifest: dict) -> set[str]:

@@ -8,6 +8,7 @@ reported by path and left out, so every vector stays aligned with its record.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -19,11 +20,21 @@ from tqdm import tqdm
 from .fitted import resolve_gallery_model
 from .fsutil import sha256_bytes
 from .gallery import GalleryRecord, ordered_prefetch
-from .images import ImageFile, PlaceInfo, decode_image, default_label, list_images, read_places
-from .index import PlaceIndex, default_index_dir, read_manifest
+from .images import (
+    PLACES_CSV,
+    ImageFile,
+    PlaceInfo,
+    decode_image,
+    default_label,
+    list_images,
+    read_places,
+)
+from .index import PlaceIndex, default_index_dir, read_manifest, update_manifest
 from .model import EmbeddingModel
 
 logger = logging.getLogger(__name__)
+
+LISTING = "listing"  # manifest key: digest of the gallery listing the index was made from
 
 
 @dataclass
@@ -78,8 +89,17 @@ def update_index(
     if attach is None:
         model = resolve_gallery_model(model, gallery, directory)
     files = list_images(gallery)[:max_images]
+    listing = listing_digest(gallery, files)
+    manifest = None if rebuild else read_manifest(directory, missing_ok=True)
+    if manifest is not None and manifest.get(LISTING) == listing and not rehash and not attach:
+        # Same files with the same sizes and mtimes as when the index was saved: nothing to
+        # compare or rebuild, only load it (mapped), so that a big gallery starts in a second.
+        index = PlaceIndex.load(directory, expected=model.fingerprint, mmap=True)
+        update = IndexUpdate(index, directory, model=model)
+        update.seconds = time.perf_counter() - started
+        return update
     old = None
-    if not rebuild and read_manifest(directory, missing_ok=True) is not None:
+    if manifest is not None:
         old = PlaceIndex.load(directory, expected=model.fingerprint)
     old_records = old.records if old else []
     kept, candidates = _split_unchanged(files, old_records, rehash)
@@ -105,13 +125,34 @@ def update_index(
     update = IndexUpdate(index, directory, len(new_vectors), len(reused), failed=failed)
     update.model = model
     update.removed = len({r.path for r in old_records} - {r.path for r in records})
+    if not failed:  # a listing with undecodable files is re-examined next time (and reported)
+        index.attached[LISTING] = listing
     if old is None or records != old_records or attach:
         index.save(directory)
         update.saved = True
     else:
         index.generation = old.generation
+        if not failed and manifest.get(LISTING) != listing:
+            update_manifest(directory, **{LISTING: listing})
     update.seconds = time.perf_counter() - started
     return update
+
+
+def listing_digest(gallery: Path, files: list[ImageFile]) -> str:
+    """sha256 over the gallery's image paths, sizes and mtimes, and its places.csv files' stats.
+
+    Equal digests mean the files an index was made from are all still there, unchanged as far
+    as ``update_index`` looks (it hashes content only when size or mtime changed).
+    """
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(f"{file.relpath}\0{file.size}\0{file.mtime_ns}\n".encode())
+    for folder in sorted({str(Path(file.relpath).parent) for file in files}):
+        csv_path = Path(gallery) / folder / PLACES_CSV
+        if csv_path.is_file():
+            stat = csv_path.stat()
+            digest.update(f"{folder}/{PLACES_CSV}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def _split_unchanged(
