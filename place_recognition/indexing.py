@@ -147,7 +147,8 @@ def listing_digest(gallery: Path, files: list[ImageFile]) -> str:
     digest = hashlib.sha256()
     for file in files:
         digest.update(f"{file.relpath}\0{file.size}\0{file.mtime_ns}\n".encode())
-    for folder in sorted({str(Path(file.relpath).parent) for file in files}):
+    # String ops, not Path objects: this runs on every start, over up to 100k+ paths.
+    for folder in sorted({file.relpath.rpartition("/")[0] or "." for file in files}):
         csv_path = Path(gallery) / folder / PLACES_CSV
         if csv_path.is_file():
             stat = csv_path.stat()

@@ -66,11 +66,15 @@ def reshape_input(model: ov.Model, size: tuple[int, int]) -> None:
     model.reshape({port: ov.PartialShape(new_shape)})
 
 
-def reshape_batch(model: ov.Model, path: Path) -> None:
-    """Make the batch dimension dynamic, so one request can carry several frames."""
+def reshape_batch(model: ov.Model, path: Path, batch: int) -> None:
+    """Give the input a static batch of ``batch`` frames.
+
+    Static, not dynamic: OpenVINO's CPU plugin compiles a fixed shape into faster kernels, and
+    the demo pads a short last group (see :meth:`EmbeddingModel.frames_tensor`).
+    """
     port = model.input(0)
     shape = port.get_partial_shape()
-    shape[0] = ov.Dimension(-1)
+    shape[0] = ov.Dimension(batch)
     try:
         model.reshape({port: shape})
         output = model.output(0).get_partial_shape()
@@ -79,9 +83,9 @@ def reshape_batch(model: ov.Model, path: Path) -> None:
             f"{path} cannot take batches of frames ({str(exc).strip().splitlines()[0]}); "
             "use a batch of 1"
         ) from exc
-    if output.rank.get_length() != 2 or not output[0].is_dynamic:
+    if output.rank.get_length() != 2 or output[0] != ov.Dimension(batch):
         raise PlaceRecognitionError(
-            f"{path} has a fixed batch of 1 in its graph (output {output}); use a batch of 1"
+            f"{path} keeps a batch of 1 inside its graph (output {output}); use a batch of 1"
         )
 
 
@@ -102,7 +106,7 @@ class EmbeddingModel:
         input_size: (height, width) to reshape the input to; None keeps the IR's size.
         num_requests: infer requests for batch embedding; None = the device's optimum (at least 2).
         batch: frames per request for :meth:`frames_tensor` / :meth:`infer_queue` users (the
-            demo's pipeline); above 1 the batch dimension is made dynamic.
+            demo's pipeline); above 1 the input takes that static batch size.
         host_preprocessing: no in-graph preprocessing; images must already be float32
             (height, width, 3) at the input size, resized on the host. This is the Accuracy
             Checker's path (``accuracy.py``); the product path resizes in the graph.
@@ -139,7 +143,7 @@ class EmbeddingModel:
             reshape_input(model, input_size)
         self.batch = batch
         if batch > 1:
-            reshape_batch(model, self.path)
+            reshape_batch(model, self.path, batch)
         self.input: InputSpec = input_spec(model)
         self.dim: int = output_dim(model)
         self.name: str = rt_value(model, "name") or self.path.stem
@@ -226,12 +230,17 @@ class EmbeddingModel:
         return ov.AsyncInferQueue(self._compiled, jobs or self.num_requests)
 
     def frames_tensor(self, images: list[np.ndarray]) -> np.ndarray:
-        """Same-size u8 BGR frames as one input tensor (B, H, W, 3), B <= ``batch``."""
-        if len(images) > self.batch:
+        """1 to ``batch`` same-size u8 BGR frames as one input tensor (batch, H, W, 3).
+
+        A short group is padded with copies of its last frame; output rows past
+        ``len(images)`` are to be ignored.
+        """
+        if not 0 < len(images) <= self.batch:
             raise ValueError(f"{len(images)} frames for a model compiled for {self.batch}")
-        if len(images) == 1:
+        if self.batch == 1:
             return _frame_tensor(images[0])
-        return np.stack([as_bgr(image) for image in images])
+        padded = list(images) + [images[-1]] * (self.batch - len(images))
+        return np.stack([as_bgr(image) for image in padded])
 
     def sibling(self, path: Path | str) -> EmbeddingModel:
         """Another model compiled with this one's device, precision, hint, cache and requests."""

@@ -76,7 +76,7 @@ def draw_overlay(frame: np.ndarray, view: OverlayView) -> np.ndarray:
     height, width = overlay_size(frame.shape)
     fw = frame_width(frame.shape)
     canvas = np.full((height, width, 3), BACKGROUND, np.uint8)
-    canvas[:FRAME_HEIGHT, :fw] = cv2.resize(frame, (fw, FRAME_HEIGHT), interpolation=cv2.INTER_AREA)
+    canvas[:FRAME_HEIGHT, :fw] = cv2.resize(frame, (fw, FRAME_HEIGHT))
     _draw_banner(canvas, fw, view.result)
     _draw_panel(canvas, fw, view)
     _draw_strip(canvas, view.result.places, view.thumbnails)
@@ -87,11 +87,16 @@ def draw_overlay(frame: np.ndarray, view: OverlayView) -> np.ndarray:
     return canvas
 
 
-def _text(canvas, text, origin, scale=0.55, colour=TEXT, thickness=1) -> None:
-    """Text with a dark shadow, readable on any background."""
+def _text(canvas, text, origin, scale=0.55, colour=TEXT, thickness=1, smooth=False) -> None:
+    """Text with a dark shadow, readable on any background.
+
+    Anti-aliased text costs ~0.3 ms per call on one core (20x plain text), and the overlay has
+    about 20 strings: only the place label is drawn smooth, to keep drawing off the FPS budget.
+    """
+    line = cv2.LINE_AA if smooth else cv2.LINE_8
     shadow = (origin[0] + 1, origin[1] + 1)
-    cv2.putText(canvas, text, shadow, FONT, scale, (0, 0, 0), thickness, cv2.LINE_AA)
-    cv2.putText(canvas, text, origin, FONT, scale, colour, thickness, cv2.LINE_AA)
+    cv2.putText(canvas, text, shadow, FONT, scale, (0, 0, 0), thickness, line)
+    cv2.putText(canvas, text, origin, FONT, scale, colour, thickness, line)
 
 
 def _fit(text: str, width: int, scale: float) -> str:
@@ -117,7 +122,7 @@ def _draw_banner(canvas: np.ndarray, fw: int, result: FrameResult) -> None:
     else:
         message = f"unknown place (nearest {best.label} {best.score:.3f} < {result.threshold:.3f})"
         colour = UNKNOWN
-    _text(canvas, _fit(message, fw - 20, 0.8), (10, 32), 0.8, colour, 2)
+    _text(canvas, _fit(message, fw - 20, 0.8), (10, 32), 0.8, colour, 2, smooth=True)
 
 
 def _draw_panel(canvas: np.ndarray, fw: int, view: OverlayView) -> None:

@@ -76,7 +76,8 @@ class FramePipeline:
         """Yield the finished jobs that are next in order; return the next job number."""
         while next_job in self._done:
             outputs, latency = self._done.pop(next_job)
-            for frame, embedding in zip(pending.pop(next_job), outputs, strict=True):
+            group = pending.pop(next_job)
+            for frame, embedding in zip(group, outputs[: len(group)], strict=True):
                 yield Embedded(frame, embedding, latency)
             next_job += 1
         return next_job

@@ -331,11 +331,13 @@ def _main(args: argparse.Namespace) -> int:
         logger.warning("-u/--utilization_monitors is accepted for OMZ compatibility and ignored")
     cap_thread_pools()
     source = open_source(args.input, args.loop)  # fail on a bad input before loading anything
+    # A camera wants each frame's answer soon (LATENCY); a file wants frames per second.
+    hint = args.hint or ("LATENCY" if source.kind == "camera" else "THROUGHPUT")
     model = EmbeddingModel(
         resolve_model_path(args.model),
         args.device,
         args.precision,
-        args.hint,
+        hint,
         args.cache_dir,
         num_requests=args.requests,
         batch=args.batch,
