@@ -200,3 +200,11 @@ def test_gallery_errors_name_the_fix(tiny_ir, walk, tmp_path, capsys):
     message = one_line_error(capsys)
     assert faiss_file.name in message and "--rebuild" in message
     assert run_demo(tiny_ir, gallery, "-i", str(video), "--rebuild", "-limit", "1") == 0
+
+
+def test_output_errors_are_one_line(tiny_ir, walk, tmp_path, capsys):
+    gallery, video = walk
+    assert run_demo(tiny_ir, gallery, "-i", str(video), "-o", str(tmp_path / "out.xyz")) == 2
+    assert "unknown video type" in one_line_error(capsys)
+    assert run_demo(tiny_ir, gallery, "-i", str(video), "-o", str(tmp_path / "o_%d_%d.jpg")) == 2
+    assert "one integer field" in one_line_error(capsys)

@@ -11,32 +11,21 @@ import argparse
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-
-import cv2
 
 from ..errors import PlaceRecognitionError
 from ..fingerprint import cache_dir
-from ..frames import FrameSource, ThreadedReader, open_source
+from ..frames import ThreadedReader, open_source
 from ..index import IndexFormatError, IndexMismatchError
 from ..indexing import IndexUpdate, update_index
 from ..model import EmbeddingModel
-from ..overlay import OverlayView, draw_overlay
-from ..pipeline import Embedded, FramePipeline
-from ..results import PlaceVoter, decide, search_places
+from ..pipeline import FramePipeline
 from ..sysinfo import cap_thread_pools
-from ..thresholds import Threshold, resolve_threshold
-from ..thumbnails import ThumbnailCache
-from ..timing import RateMeter, StageTimes
+from ..thresholds import resolve_threshold
 from ._common import add_model_args, add_verbosity_args, positive_int, resolve_model_path, run
-from ._demo_io import FrameWriter, JsonLinesWriter
+from ._demo_run import DemoRun, print_summary, run_loop
 
 logger = logging.getLogger("place_recognition.cli.demo")
-
-WINDOW = "place recognition"
-QUIT_KEYS = {27, ord("q"), ord("Q")}
-PAUSE_KEY = ord(" ")
 
 
 def non_negative_int(text: str) -> int:
@@ -183,148 +172,6 @@ def _open_gallery(model: EmbeddingModel, args: argparse.Namespace) -> IndexUpdat
     return update
 
 
-@dataclass
-class _Run:
-    """Everything one demo run uses, and what it measured."""
-
-    args: argparse.Namespace
-    model: EmbeddingModel
-    update: IndexUpdate
-    threshold: Threshold
-    source: FrameSource
-    started: float
-    times: StageTimes = field(default_factory=StageTimes)
-    meter: RateMeter = field(default_factory=RateMeter)
-    frames: int = 0
-    first_frame_s: float | None = None
-    loop_seconds: float = 0.0
-    stopped_by_user: bool = False
-
-    def __post_init__(self) -> None:
-        self.thumbnails = ThumbnailCache(self.args.gallery)
-        self.voter = PlaceVoter(self.args.smooth)
-        places = len({record.label for record in self.update.index.records})
-        self.lines = (
-            f"{self.model.name} {self.model.device} {self.model.precision}",
-            f"gallery {len(self.update.index)} images, {places} places",
-        )
-        self.notice = (
-            "SYNTHETIC model (random weights): it cannot recognise places"
-            if self.model.synthetic
-            else None
-        )
-        self.writer = (
-            FrameWriter(self.args.output, self.source.fps, self.args.output_limit)
-            if self.args.output
-            else None
-        )
-        self.json = JsonLinesWriter(self.args.json) if self.args.json else None
-        self.paused = False
-
-    def process(self, item: Embedded) -> bool:
-        """Search, decide, draw, write and show one frame; False when the run should stop."""
-        frame = item.frame
-        started = time.perf_counter()
-        places = search_places(self.update.index, item.embedding[None], self.args.top_k)[0]
-        searched = time.perf_counter()
-        result = decide(places, self.threshold.value, self.voter)
-        thumbs = [self.thumbnails.get(place.match.record.path) for place in places]
-        view = OverlayView(
-            result,
-            thumbs,
-            self.meter.fps,
-            self.times.recent_ms(),
-            self.lines,
-            self.notice,
-            self.paused,
-        )
-        canvas = draw_overlay(frame.image, view)
-        stages = {
-            "decode": frame.decode_seconds,
-            "inference": item.inference_seconds,
-            "search": searched - started,
-            "draw": time.perf_counter() - searched,
-        }
-        for stage, seconds in stages.items():
-            self.times.add(stage, seconds)
-        if self.writer:
-            self.writer.write(canvas)
-        if self.json:
-            timings = {stage: round(seconds * 1000.0, 3) for stage, seconds in stages.items()}
-            self.json.write(
-                {
-                    "frame": frame.index,
-                    "name": frame.name,
-                    **result.to_json(),
-                    "timings_ms": timings,
-                }
-            )
-        self.frames += 1
-        self.meter.tick()
-        if self.first_frame_s is None:
-            self.first_frame_s = time.perf_counter() - self.started
-        if not self.args.no_show:
-            return self._show(canvas)
-        return not (self.writer and self.writer.full)
-
-    def _show(self, canvas) -> bool:
-        cv2.imshow(WINDOW, canvas)
-        key = cv2.waitKey(1) & 0xFF
-        while True:
-            if key in QUIT_KEYS:
-                self.stopped_by_user = True
-                return False
-            if key == PAUSE_KEY:
-                self.paused = not self.paused
-            if not self.paused:
-                return True
-            key = cv2.waitKey(50) & 0xFF
-
-    def close(self) -> None:
-        for output in (self.writer, self.json):
-            if output is not None:
-                output.close()
-        if not self.args.no_show:
-            cv2.destroyAllWindows()
-
-
-def _loop(demo: _Run, pipeline: FramePipeline, reader: ThreadedReader) -> None:
-    loop_started = time.perf_counter()
-    try:
-        for item in pipeline.run(reader):
-            if not demo.process(item):
-                break
-    except KeyboardInterrupt:
-        demo.stopped_by_user = True
-    finally:
-        demo.loop_seconds = time.perf_counter() - loop_started
-        reader.close()
-        demo.close()
-
-
-def _summary(demo: _Run) -> None:
-    fps = demo.frames / demo.loop_seconds if demo.loop_seconds > 0 else 0.0
-    why = (
-        "stopped by the user"
-        if demo.stopped_by_user
-        else ("the camera stopped delivering frames" if demo.source.ended_early else "end of input")
-    )
-    print(f"summary: {demo.frames} frames ({why}), mean FPS {fps:.2f}")
-    for stage, stats in demo.times.summary().items():
-        print(f"  {stage:<10} median {stats.median_ms:8.2f} ms   p90 {stats.p90_ms:8.2f} ms")
-    model = demo.model
-    print(
-        f"  model {model.name}: device {model.device}, precision {model.precision}, "
-        f"batch {model.batch}, {demo.args.requests or model.num_requests} requests"
-    )
-    if demo.first_frame_s is not None:
-        print(f"  first frame {demo.first_frame_s:.2f} s after start")
-    if demo.writer:
-        print(f"  wrote {demo.writer.written} frames to {demo.writer.path}")
-    if demo.json:
-        print(f"  wrote {demo.frames} JSON lines to {demo.json.path}")
-
-
 def _main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.utilization_monitors is not None:
@@ -345,11 +192,11 @@ def _main(args: argparse.Namespace) -> int:
     update = _open_gallery(model, args)
     threshold = resolve_threshold(args.threshold, update.model, update.directory)
     logger.info("unknown-place threshold %.4f (%s)", threshold.value, threshold.source)
-    demo = _Run(args, update.model, update, threshold, source, started)
+    demo = DemoRun(args, update.model, update, threshold, source, started)
     headless_capped = args.no_show and args.output is not None
     reader = ThreadedReader(source, limit=args.output_limit if headless_capped else 0)
-    _loop(demo, FramePipeline(update.model, args.requests), reader)
-    _summary(demo)
+    run_loop(demo, FramePipeline(update.model, args.requests), reader)
+    print_summary(demo)
     return 0
 
 
