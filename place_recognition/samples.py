@@ -74,17 +74,30 @@ def place_label(index: int) -> str:
     return f"place_{index:02d}"
 
 
+def place_coordinates(index: int) -> tuple[float, float]:
+    """Made-up (lat, lon) of sample place ``index``: a street near 0°N 0°E, 100 m apart."""
+    return round(0.0009 * index, 6), round(0.0004 * index, 6)
+
+
 def write_sample_gallery(root: Path, places: int = 6, views: int = 3, seed: int = 0) -> list[Path]:
-    """Write ``views`` JPEG views of each of ``places`` places, one subfolder per place."""
+    """Write ``views`` JPEG views of each of ``places`` places, one subfolder per place.
+
+    Each folder also gets a ``places.csv`` with the place's made-up coordinates, so that the
+    gallery exercises metadata too (labels stay the folder names).
+    """
     written = []
     for p in range(places):
         panorama = render_place(seed * 1000 + p)
         folder = Path(root) / place_label(p)
         folder.mkdir(parents=True, exist_ok=True)
+        lat, lon = place_coordinates(p)
+        rows = ["file,lat,lon"]
         for v in range(views):
             path = folder / f"view_{v}.jpg"
             cv2.imwrite(str(path), render_view(panorama, seed * 1000 + p * 100 + v))
             written.append(path)
+            rows.append(f"{path.name},{lat},{lon}")
+        (folder / "places.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return written
 
 

@@ -15,7 +15,11 @@ from place_recognition.cli import demo
 from place_recognition.cli._demo_io import FrameWriter
 from place_recognition.index import INDEX_DIRNAME, MANIFEST
 from place_recognition.overlay import overlay_size
-from place_recognition.samples import sample_video_frames, write_sample_gallery
+from place_recognition.samples import (
+    place_coordinates,
+    sample_video_frames,
+    write_sample_gallery,
+)
 
 FRAME_SHAPE = (120, 160, 3)
 PLACES, PER_PLACE = 3, 4
@@ -72,6 +76,9 @@ def test_video_in_overlaid_video_and_json_out(tiny_ir, walk, tmp_path, capsys):
         assert len(labels) == 2 and len(set(labels)) == 2  # distinct places
         assert line["top_k"][0]["score"] >= line["top_k"][1]["score"]
         assert set(line["timings_ms"]) == {"decode", "inference", "search", "draw"}
+        for hit in line["top_k"]:  # the sample gallery's places.csv gives coordinates
+            index = int(hit["label"].removeprefix("place_"))
+            assert (hit["lat"], hit["lon"]) == place_coordinates(index)
 
 
 def test_image_folder_in_image_pattern_out(tiny_ir, walk, tmp_path, capsys):
