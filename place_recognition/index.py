@@ -117,6 +117,13 @@ class PlaceIndex:
     def dim(self) -> int:
         return self._index.d
 
+    def prefetch(self) -> None:
+        """Touch every page of a memory-mapped index, so that the first search is not slowed
+        by page faults (run it on a background thread while other start-up work goes on)."""
+        if self._index.ntotal and isinstance(self._index, faiss.IndexFlat):
+            stored = faiss.rev_swig_ptr(self._index.get_xb(), self._index.ntotal * self.dim)
+            float(stored[:: 4096 // 4].sum())  # one float per 4 KiB page
+
     def vectors(self) -> np.ndarray:
         """All stored vectors, (N, D) float32, in record order."""
         if self._index.ntotal == 0:
