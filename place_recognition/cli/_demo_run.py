@@ -44,6 +44,7 @@ class DemoRun:
     first_frame_s: float | None = None
     loop_seconds: float = 0.0
     stopped_by_user: bool = False
+    requests: int = 0  # infer requests in flight (set by run_loop)
 
     def __post_init__(self) -> None:
         self.thumbnails = ThumbnailCache(self.args.gallery)
@@ -134,6 +135,7 @@ class DemoRun:
 
 
 def run_loop(demo: DemoRun, pipeline: FramePipeline, reader: ThreadedReader) -> None:
+    demo.requests = pipeline.requests
     loop_started = time.perf_counter()
     try:
         for item in pipeline.run(reader):
@@ -160,7 +162,7 @@ def print_summary(demo: DemoRun) -> None:
     model = demo.model
     print(
         f"  model {model.name}: device {model.device}, precision {model.precision}, "
-        f"batch {model.batch}, {demo.args.requests or model.num_requests} requests"
+        f"batch {model.batch}, {demo.requests} requests"
     )
     if demo.first_frame_s is not None:
         print(f"  first frame {demo.first_frame_s:.2f} s after start")

@@ -195,7 +195,9 @@ def _main(args: argparse.Namespace) -> int:
     demo = DemoRun(args, update.model, update, threshold, source, started)
     headless_capped = args.no_show and args.output is not None
     reader = ThreadedReader(source, limit=args.output_limit if headless_capped else 0)
-    run_loop(demo, FramePipeline(update.model, args.requests), reader)
+    # One request more than the device runs at once keeps it busy while this thread draws.
+    requests = args.requests or update.model.num_requests + (source.kind != "camera")
+    run_loop(demo, FramePipeline(update.model, requests), reader)
     print_summary(demo)
     return 0
 

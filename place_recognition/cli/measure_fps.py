@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -102,8 +103,10 @@ def _round(args, gallery: Path, video: Path, precision: str | None) -> dict:
         for batch in (1, 4, 8)
     }
     ratio = max(demo.values()) / max(bench.values())
-    print(f"round ratio {ratio:.3f}", flush=True)
-    return {"precision": precision, "demo_fps": demo, "benchmark_app_fps": bench, "ratio": ratio}
+    load = os.getloadavg()[0]  # the machine is shared: say how busy it was
+    print(f"round ratio {ratio:.3f} (load average {load:.1f})", flush=True)
+    return {"precision": precision, "demo_fps": demo, "benchmark_app_fps": bench, "ratio": ratio,
+            "load_average": load}  # fmt: skip
 
 
 def _main(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ after start" and the whole process's wall time, with the command.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -110,7 +111,8 @@ def _main(args: argparse.Namespace) -> int:
     walls = sorted(wall for _, wall in results)
     print(
         f"{args.images} images: median first frame {firsts[len(firsts) // 2]:.2f} s "
-        f"(process incl. interpreter start and exit {walls[len(walls) // 2]:.2f} s)"
+        f"(process incl. interpreter start and exit {walls[len(walls) // 2]:.2f} s); "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     return 0
 
