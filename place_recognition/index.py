@@ -156,7 +156,13 @@ class PlaceIndex:
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        previous = read_manifest(directory, missing_ok=True)
+        try:
+            previous = read_manifest(directory, missing_ok=True)
+        except IndexFormatError:
+            # A damaged or newer manifest is being replaced on purpose (a rebuild): nothing of
+            # it is carried over. Loading such an index still refuses it.
+            logger.warning("replacing the unreadable index manifest in %s", directory)
+            previous = None
         self.generation = max(self.generation, previous["generation"] if previous else 0) + 1
         if previous and previous["model"].get("sha256") == self.fingerprint.sha256:
             self.attached = {

@@ -30,7 +30,13 @@ from .images import (
     list_images,
     read_places,
 )
-from .index import PlaceIndex, default_index_dir, read_manifest, update_manifest
+from .index import (
+    IndexFormatError,
+    PlaceIndex,
+    default_index_dir,
+    read_manifest,
+    update_manifest,
+)
 from .model import EmbeddingModel
 
 logger = logging.getLogger(__name__)
@@ -88,7 +94,7 @@ def update_index(
     gallery = Path(gallery)
     directory = Path(index_dir) if index_dir else default_index_dir(gallery, model.fingerprint)
     if attach is None:
-        model = resolve_gallery_model(model, gallery, directory)
+        model = _gallery_model(model, gallery, directory, rebuild)
     manifest = None if rebuild else read_manifest(directory, missing_ok=True)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # Load the saved index (vectors mapped, then paged in) while the gallery is listed:
@@ -139,6 +145,18 @@ def update_index(
             update_manifest(directory, **{LISTING: listing})
     update.seconds = time.perf_counter() - started
     return update
+
+
+def _gallery_model(
+    model: EmbeddingModel, gallery: Path, directory: Path, rebuild: bool
+) -> EmbeddingModel:
+    """The gallery-fitted model when the index has one (see fitted.py), else ``model``."""
+    try:
+        return resolve_gallery_model(model, gallery, directory)
+    except IndexFormatError:
+        if rebuild:  # an unreadable manifest names no fitted model to rebuild with
+            return model
+        raise
 
 
 def _load_mapped(directory: Path, model: EmbeddingModel) -> PlaceIndex:

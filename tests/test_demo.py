@@ -20,6 +20,7 @@ from place_recognition.samples import (
     sample_video_frames,
     write_sample_gallery,
 )
+from place_recognition.synthetic import write_synthetic_model
 
 FRAME_SHAPE = (120, 160, 3)
 PLACES, PER_PLACE = 3, 4
@@ -215,3 +216,23 @@ def test_output_errors_are_one_line(tiny_ir, walk, tmp_path, capsys):
     assert "unknown video type" in one_line_error(capsys)
     assert run_demo(tiny_ir, gallery, "-i", str(video), "-o", str(tmp_path / "o_%d_%d.jpg")) == 2
     assert "one integer field" in one_line_error(capsys)
+
+
+def test_newer_or_foreign_indexes_are_refused_until_rebuild(tiny_ir, walk, tmp_path, capsys):
+    _, video = walk
+    gallery = tmp_path / "gallery"
+    write_sample_gallery(gallery, places=2, views=1)
+    assert run_demo(tiny_ir, gallery, "-i", str(video), "-limit", "1") == 0
+    index_dir = next((gallery / INDEX_DIRNAME).iterdir())
+    other = write_synthetic_model(tmp_path / "other.xml", width=32)
+    argv = ["-i", str(video), "-limit", "1", "--index", str(index_dir)]
+    assert run_demo(other, gallery, *argv) == 2  # another model's index, given with --index
+    message = one_line_error(capsys)
+    assert "was built with model" in message and "--rebuild" in message
+    manifest = json.loads((index_dir / MANIFEST).read_text())
+    (index_dir / MANIFEST).write_text(json.dumps({**manifest, "format_version": 99}))
+    assert run_demo(tiny_ir, gallery, "-i", str(video), "-limit", "1") == 2
+    message = one_line_error(capsys)
+    assert "newer" in message and "--rebuild" in message
+    assert run_demo(tiny_ir, gallery, "-i", str(video), "-limit", "1", "--rebuild") == 0
+    assert json.loads((index_dir / MANIFEST).read_text())["format_version"] == 1
