@@ -144,12 +144,13 @@ def test_threshold_rejects_unknown_places_and_defaults_to_the_calibrated_one(
     assert all(line["label"] == line["top_k"][0]["label"] for line in lines if line["known"])
 
 
-def test_u_is_accepted_and_ignored_with_a_notice(tiny_ir, walk, tmp_path, caplog):
+def test_u_is_accepted_and_ignored_with_a_notice(tiny_ir, walk, tmp_path, capsys):
     gallery, video = walk
     out = tmp_path / "o.avi"
     argv = ["-i", str(video), "-limit", "2", "-o", str(out), "-u", "cdm"]
     assert run_demo(tiny_ir, gallery, *argv) == 0
-    assert "utilization_monitors is accepted for OMZ compatibility and ignored" in caplog.text
+    notice = "utilization_monitors is accepted for OMZ compatibility and ignored"
+    assert notice in capsys.readouterr().err
 
 
 def test_a_camera_that_stops_ends_the_run_with_the_summary(tiny_ir, walk, monkeypatch, capsys):
@@ -170,6 +171,14 @@ def one_line_error(capsys) -> str:
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "Traceback" not in err[0], err
     return err[0]
+
+
+def test_a_window_without_a_display_is_a_clear_error(tiny_ir, walk, monkeypatch, capsys):
+    gallery, video = walk
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert demo.main(["-m", str(tiny_ir), "-gf", str(gallery), "-i", str(video)]) == 2
+    assert "--no_show" in one_line_error(capsys)
 
 
 def test_input_errors_are_one_line(tiny_ir, walk, tmp_path, capsys):

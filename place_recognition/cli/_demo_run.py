@@ -117,7 +117,8 @@ class DemoRun:
         cv2.imshow(WINDOW, canvas)
         key = cv2.waitKey(1) & 0xFF
         while True:
-            if key in QUIT_KEYS:
+            closed = cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1  # window's [x]
+            if key in QUIT_KEYS or closed:
                 self.stopped_by_user = True
                 return False
             if key == PAUSE_KEY:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -172,10 +174,25 @@ def _open_gallery(model: EmbeddingModel, args: argparse.Namespace) -> IndexUpdat
     return update
 
 
+def _no_display() -> bool:
+    """True on a Linux machine without X11/Wayland, where OpenCV's window would abort."""
+    linux = sys.platform.startswith("linux")
+    return linux and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def _main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.utilization_monitors is not None:
-        logger.warning("-u/--utilization_monitors is accepted for OMZ compatibility and ignored")
+        # Printed, not logged, so that -q does not hide it.
+        print(
+            "demo: note: -u/--utilization_monitors is accepted for OMZ compatibility and ignored",
+            file=sys.stderr,
+        )
+    if not args.no_show and _no_display():
+        raise PlaceRecognitionError(
+            "no display to open a window on (DISPLAY is not set): add --no_show, with -o to keep "
+            "the overlaid frames"
+        )
     cap_thread_pools()
     source = open_source(args.input, args.loop)  # fail on a bad input before loading anything
     # A camera wants each frame's answer soon (LATENCY); a file wants frames per second.
@@ -194,7 +211,9 @@ def _main(args: argparse.Namespace) -> int:
     logger.info("unknown-place threshold %.4f (%s)", threshold.value, threshold.source)
     demo = DemoRun(args, update.model, update, threshold, source, started)
     headless_capped = args.no_show and args.output is not None
-    reader = ThreadedReader(source, limit=args.output_limit if headless_capped else 0)
+    # A camera's queue stays short, so that what is shown is what is in front of it now.
+    depth = 2 if source.kind == "camera" else 8
+    reader = ThreadedReader(source, depth, limit=args.output_limit if headless_capped else 0)
     # One request more than the device runs at once keeps it busy while this thread draws.
     requests = args.requests or update.model.num_requests + (source.kind != "camera")
     run_loop(demo, FramePipeline(update.model, requests), reader)
