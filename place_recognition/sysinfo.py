@@ -13,6 +13,7 @@ import platform
 
 import cv2
 import faiss
+import openvino
 
 
 def cap_thread_pools(opencv: int = 1, faiss_threads: int = 1) -> None:
@@ -22,5 +23,6 @@ def cap_thread_pools(opencv: int = 1, faiss_threads: int = 1) -> None:
 
 
 def machine_line() -> str:
-    """A short description of the machine for summaries: CPU count and Python/OS."""
-    return f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}"
+    """A short description of the machine for summaries: CPUs, OS, OpenVINO version."""
+    version = openvino.get_version().split("-")[0]
+    return f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, OpenVINO {version}"

@@ -18,6 +18,7 @@ from ..model import EmbeddingModel
 from ..overlay import OverlayView, draw_overlay
 from ..pipeline import Embedded, FramePipeline
 from ..results import PlaceVoter, decide, search_places
+from ..sysinfo import machine_line
 from ..thresholds import Threshold
 from ..thumbnails import ThumbnailCache
 from ..timing import RateMeter, StageTimes
@@ -165,6 +166,7 @@ def print_summary(demo: DemoRun) -> None:
         f"  model {model.name}: device {model.device}, precision {model.precision}, "
         f"batch {model.batch}, {demo.requests} requests"
     )
+    print(f"  machine: {machine_line()}")
     if demo.first_frame_s is not None:
         print(f"  first frame {demo.first_frame_s:.2f} s after start")
     if demo.writer:
