@@ -11,10 +11,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +77,6 @@ def update_index(
     progress: bool = False,
     *,
     attach: dict | None = None,
-    listing: Callable[[], list[ImageFile]] | None = None,
 ) -> IndexUpdate:
     """Bring the index of ``gallery`` up to date with its files and save it if anything changed.
 
@@ -89,8 +86,6 @@ def update_index(
         rebuild: ignore the existing index and embed everything again.
         max_images: index only the first N images (in sorted order).
         attach: manifest entries to record with this index (used by ``fit_to_gallery``).
-        listing: returns ``list_images(gallery)``, e.g. the ``result`` of a listing the caller
-            started on another thread earlier (the demo lists while the model compiles).
 
     When the index folder holds a model fitted to this gallery from ``model``
     (``--fit-to-gallery``), that model is used instead; ``IndexUpdate.model`` says which.
@@ -106,10 +101,10 @@ def update_index(
         # listing is mostly stat() calls, which release the GIL. Both are the bulk of a warm
         # start on a big gallery.
         loading = pool.submit(_load_mapped, directory, model) if manifest else None
-        files = (listing or partial(list_images, gallery))()[:max_images]
-        digest = listing_digest(gallery, files)
+        files = list_images(gallery)[:max_images]
+        listing = listing_digest(gallery, files)
         old = loading.result() if loading else None
-    if old is not None and manifest.get(LISTING) == digest and not rehash and not attach:
+    if old is not None and manifest.get(LISTING) == listing and not rehash and not attach:
         # Same files with the same sizes and mtimes as when the index was saved: nothing to
         # compare or rebuild, so a big gallery starts in about a second.
         update = IndexUpdate(old, directory, model=model)
@@ -140,14 +135,14 @@ def update_index(
     update.model = model
     update.removed = len({r.path for r in old_records} - {r.path for r in records})
     if not failed:  # a listing with undecodable files is re-examined next time (and reported)
-        index.attached[LISTING] = digest
+        index.attached[LISTING] = listing
     if old is None or records != old_records or attach:
         index.save(directory)
         update.saved = True
     else:
         index.generation = old.generation
-        if not failed and manifest.get(LISTING) != digest:
-            update_manifest(directory, **{LISTING: digest})
+        if not failed and manifest.get(LISTING) != listing:
+            update_manifest(directory, **{LISTING: listing})
     update.seconds = time.perf_counter() - started
     return update
 

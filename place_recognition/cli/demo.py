@@ -13,13 +13,11 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import PlaceRecognitionError
 from ..fingerprint import cache_dir
 from ..frames import ThreadedReader, open_source
-from ..images import list_images
 from ..index import IndexFormatError, IndexMismatchError
 from ..indexing import IndexUpdate, update_index
 from ..model import EmbeddingModel
@@ -146,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open_gallery(model: EmbeddingModel, args: argparse.Namespace, listing: Future) -> IndexUpdate:
+def _open_gallery(model: EmbeddingModel, args: argparse.Namespace) -> IndexUpdate:
     """Find, build or update the gallery's index; refuse a damaged or foreign one with the fix."""
     try:
         update = update_index(
@@ -156,7 +154,6 @@ def _open_gallery(model: EmbeddingModel, args: argparse.Namespace, listing: Futu
             rebuild=args.rebuild,
             max_images=args.gallery_size,
             progress=not args.quiet,
-            listing=listing.result,
         )
     except (IndexFormatError, IndexMismatchError) as exc:
         raise PlaceRecognitionError(f"{exc} (or run the demo with --rebuild)") from exc
@@ -200,20 +197,16 @@ def _main(args: argparse.Namespace) -> int:
     source = open_source(args.input, args.loop)  # fail on a bad input before loading anything
     # A camera wants each frame's answer soon (LATENCY); a file wants frames per second.
     hint = args.hint or ("LATENCY" if source.kind == "camera" else "THROUGHPUT")
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # List the gallery (stat calls, GIL released) while OpenVINO reads and compiles the
-        # model: on a 100k-image gallery that is a quarter of a second off the warm start.
-        listing = pool.submit(list_images, args.gallery)
-        model = EmbeddingModel(
-            resolve_model_path(args.model),
-            args.device,
-            args.precision,
-            hint,
-            args.cache_dir,
-            num_requests=args.requests,
-            batch=args.batch,
-        )
-        update = _open_gallery(model, args, listing)
+    model = EmbeddingModel(
+        resolve_model_path(args.model),
+        args.device,
+        args.precision,
+        hint,
+        args.cache_dir,
+        num_requests=args.requests,
+        batch=args.batch,
+    )
+    update = _open_gallery(model, args)
     threshold = resolve_threshold(args.threshold, update.model, update.directory)
     logger.info("unknown-place threshold %.4f (%s)", threshold.value, threshold.source)
     demo = DemoRun(args, update.model, update, threshold, source, started)
