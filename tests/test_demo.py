@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -21,6 +23,8 @@ from place_recognition.samples import (
     write_sample_gallery,
 )
 from place_recognition.synthetic import write_synthetic_model
+
+from conftest import ROOT
 
 FRAME_SHAPE = (120, 160, 3)
 PLACES, PER_PLACE = 3, 4
@@ -245,3 +249,23 @@ def test_newer_or_foreign_indexes_are_refused_until_rebuild(tiny_ir, walk, tmp_p
     assert "newer" in message and "--rebuild" in message
     assert run_demo(tiny_ir, gallery, "-i", str(video), "-limit", "1", "--rebuild") == 0
     assert json.loads((index_dir / MANIFEST).read_text())["format_version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("wrapper", "option"),
+    [
+        ("demo.py", "--gallery_folder"),
+        ("scripts/measure_demo_fps.py", "--rounds"),
+        ("scripts/measure_warm_start.py", "--images"),
+        ("scripts/make_screenshot.py", "--frame"),
+    ],
+)
+def test_wrappers_run_from_any_folder(tmp_path, wrapper, option):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / wrapper), "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0 and option in result.stdout
