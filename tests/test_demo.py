@@ -130,6 +130,7 @@ def test_threshold_rejects_unknown_places_and_defaults_to_the_calibrated_one(
     assert run_demo(tiny_ir, gallery, "-i", str(video), "--json", str(jsonl)) == 0
     lines = read_jsonl(jsonl)
     assert all(line["known"] and line["threshold"] == 0.0 for line in lines)  # uncalibrated
+    assert "draw" not in lines[0]["timings_ms"]  # headless without -o: no overlay is drawn
     scores = sorted(line["top_k"][0]["score"] for line in lines)
     cut = (scores[5] + scores[6]) / 2  # between the 6th and 7th best-match scores
     index_dir = next((gallery / INDEX_DIRNAME).iterdir())

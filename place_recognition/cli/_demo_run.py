@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 import cv2
+import numpy as np
 
 from ..frames import FrameSource, ThreadedReader
 from ..indexing import IndexUpdate
@@ -75,27 +76,18 @@ class DemoRun:
         places = search_places(self.update.index, item.embedding[None], self.args.top_k)[0]
         searched = time.perf_counter()
         result = decide(places, self.threshold.value, self.voter)
-        thumbs = [self.thumbnails.get(place.match.record.path) for place in places]
-        view = OverlayView(
-            result,
-            thumbs,
-            self.meter.fps,
-            self.times.recent_ms(),
-            self.lines,
-            self.notice,
-            self.paused,
-        )
-        canvas = draw_overlay(frame.image, view)
         stages = {
             "decode": frame.decode_seconds,
             "inference": item.inference_seconds,
             "search": searched - started,
-            "draw": time.perf_counter() - searched,
         }
+        canvas = self._draw(frame.image, result) if self.draws else None
+        if canvas is not None:
+            stages["draw"] = time.perf_counter() - searched
+            if self.writer:
+                self.writer.write(canvas)
         for stage, seconds in stages.items():
             self.times.add(stage, seconds)
-        if self.writer:
-            self.writer.write(canvas)
         if self.json:
             timings = {stage: round(seconds * 1000.0, 3) for stage, seconds in stages.items()}
             self.json.write(
@@ -110,9 +102,28 @@ class DemoRun:
         self.meter.tick()
         if self.first_frame_s is None:
             self.first_frame_s = time.perf_counter() - self.started
-        if not self.args.no_show:
+        if canvas is not None and not self.args.no_show:
             return self._show(canvas)
         return not (self.writer and self.writer.full)
+
+    @property
+    def draws(self) -> bool:
+        """Whether the overlay is needed: shown in the window or written with -o. Headless
+        without -o, nobody would see it, so no frame time is spent drawing it."""
+        return not self.args.no_show or self.writer is not None
+
+    def _draw(self, image, result) -> np.ndarray:
+        thumbs = [self.thumbnails.get(place.match.record.path) for place in result.places]
+        view = OverlayView(
+            result,
+            thumbs,
+            self.meter.fps,
+            self.times.recent_ms(),
+            self.lines,
+            self.notice,
+            self.paused,
+        )
+        return draw_overlay(image, view)
 
     def _show(self, canvas) -> bool:
         cv2.imshow(WINDOW, canvas)
