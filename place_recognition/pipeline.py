@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import openvino as ov
@@ -39,7 +40,10 @@ class FramePipeline:
 
     def run(self, frames: Iterable[Frame]) -> Iterator[Embedded]:
         queue = self.model.infer_queue(self.requests)
-        queue.set_callback(self._on_done)
+        # The callback must not reference this pipeline (or the model): if its call, on an
+        # OpenVINO thread, held the last reference, the compiled model would be destroyed on its
+        # own thread, which aborts the process. It only fills a dict.
+        queue.set_callback(partial(_on_done, self._done))
         pending: dict[int, list[Frame]] = {}  # job number -> its frames
         group: list[Frame] = []
         job = next_job = 0
@@ -64,14 +68,6 @@ class FramePipeline:
         tensor = self.model.frames_tensor([frame.image for frame in group])
         queue.start_async({0: tensor}, userdata=(job, time.perf_counter()))
 
-    def _on_done(self, request: ov.InferRequest, userdata: tuple[int, float]) -> None:
-        job, started = userdata
-        # Copy now: the request's output buffer is reused by its next job.
-        outputs = request.get_output_tensor(0).data.copy()
-        # The request's own latency (not the time it waited for a free request).
-        latency = request.latency / 1000.0 if request.latency else time.perf_counter() - started
-        self._done[job] = (outputs, latency)
-
     def _ready(self, pending: dict[int, list[Frame]], next_job: int) -> Iterator[Embedded]:
         """Yield the finished jobs that are next in order; return the next job number."""
         while next_job in self._done:
@@ -81,3 +77,13 @@ class FramePipeline:
                 yield Embedded(frame, embedding, latency)
             next_job += 1
         return next_job
+
+
+def _on_done(done: dict, request: ov.InferRequest, userdata: tuple[int, float]) -> None:
+    """AsyncInferQueue callback: store a job's outputs (copied) and the request's latency."""
+    job, started = userdata
+    # Copy now: the request's output buffer is reused by its next job.
+    outputs = request.get_output_tensor(0).data.copy()
+    # The request's own latency (not the time it waited for a free request).
+    latency = request.latency / 1000.0 if request.latency else time.perf_counter() - started
+    done[job] = (outputs, latency)
