@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from .errors import PlaceRecognitionError
-from .fitting import calibration_scenes, fit_head, head_settings_of, local_features
+from .fitting import FIT_PRECISION, calibration_scenes, fit_head, head_settings_of, local_features
 from .index import FITTED_MODEL, PlaceIndex, default_index_dir
 from .indexing import IndexUpdate, update_index
 from .irio import save_ir
@@ -51,12 +52,13 @@ def fit_lite_to_images(
     settings = head_settings_of(graph, clusters, dim)
     flat = local_features_model(graph)
     channels = local_features_output(graph).get_partial_shape()[1].get_length()
-    features = local_features(flat, channels, images, model.sibling, progress)
+    compile_f32 = partial(model.sibling, precision=FIT_PRECISION)
+    features = local_features(flat, channels, images, compile_f32, progress)
     if not features:
         raise PlaceRecognitionError(f"no readable images to fit on in {source}")
     recipe = LiteRecipe()
     scene_features = local_features(
-        flat, channels, calibration_scenes(scenes, recipe.seed), model.sibling, progress
+        flat, channels, calibration_scenes(scenes, recipe.seed), compile_f32, progress
     )
     params = fit_head(features, rt_value(graph, "tap") or recipe.tap, settings, scene_features)
     params.info["vocabulary"] = source

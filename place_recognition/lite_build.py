@@ -10,13 +10,14 @@ import logging
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import openvino as ov
 
 from .errors import PlaceRecognitionError
-from .fitting import HeadSettings, calibration_scenes, fit_head, local_features
+from .fitting import FIT_PRECISION, HeadSettings, calibration_scenes, fit_head, local_features
 from .images import list_images, read_image
 from .irio import save_ir
 from .lite import (
@@ -39,14 +40,14 @@ LITE_PATH = LITE_DIR / f"{LITE_NAME}.xml"  # built on first use, not committed
 
 @dataclass(frozen=True)
 class LiteRecipe:
-    """Design choices of netvlad-lite (chosen on nordland_train, see docs/netvlad-lite.md)."""
+    """Design choices of netvlad-lite (chosen on nordland_train, see the README, netvlad-lite)."""
 
     tap: str = "s32"
     input_size: tuple[int, int] = (240, 320)
     clusters: int = 32
-    dim: int = 512
+    dim: int = 1024
     shrinkage: float = 0.1
-    scenes: int = 1000  # generated images for the vocabulary and the whitening
+    scenes: int = 2000  # generated images for the vocabulary and the whitening (> dim)
     seed: int = 0
 
     def head(self) -> HeadSettings:
@@ -78,7 +79,8 @@ def build_lite(
         images, source = calibration_scenes(recipe.scenes, recipe.seed), "generated scenes"
     else:
         images, source = folder_images(calibration), f"folder {Path(calibration).name}"
-    features = local_features(flat, TAP_CHANNELS[recipe.tap], images, EmbeddingModel, progress)
+    compile_f32 = partial(EmbeddingModel, precision=FIT_PRECISION)
+    features = local_features(flat, TAP_CHANNELS[recipe.tap], images, compile_f32, progress)
     if not features:
         raise PlaceRecognitionError(f"no readable images in the calibration folder {calibration}")
     params = fit_head(features, recipe.tap, recipe.head())

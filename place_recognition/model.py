@@ -242,9 +242,10 @@ class EmbeddingModel:
         padded = list(images) + [images[-1]] * (self.batch - len(images))
         return np.stack([as_bgr(image) for image in padded])
 
-    def sibling(self, path: Path | str) -> EmbeddingModel:
-        """Another model compiled with this one's device, precision, hint, cache and requests."""
-        return EmbeddingModel(path, **self._options)
+    def sibling(self, path: Path | str, **overrides) -> EmbeddingModel:
+        """Another model compiled with this one's device, precision, hint, cache and requests
+        (``overrides``: options to change, e.g. ``precision="f32"``)."""
+        return EmbeddingModel(path, **{**self._options, **overrides})
 
     def with_host_preprocessing(self) -> EmbeddingModel:
         """This model again, taking host-resized float32 images (the Accuracy Checker's path)."""

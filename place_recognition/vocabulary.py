@@ -34,9 +34,12 @@ def sample_descriptors(
 
 
 def fit_vocabulary(
-    descriptors: np.ndarray, clusters: int, seed: int = 0, iterations: int = 25
+    descriptors: np.ndarray, clusters: int, seed: int = 0, iterations: int = 25, restarts: int = 1
 ) -> tuple[np.ndarray, float]:
-    """k-means centres (K, C) of ``descriptors`` (M, C) and the assignment sharpness alpha."""
+    """k-means centres (K, C) of ``descriptors`` (M, C) and the assignment sharpness alpha.
+
+    ``restarts``: k-means runs from different seeds; the one with the lowest distortion is kept.
+    """
     descriptors = np.ascontiguousarray(descriptors, dtype=np.float32)
     if len(descriptors) < clusters:
         raise ValueError(
@@ -44,7 +47,12 @@ def fit_vocabulary(
             "give more calibration images or a smaller K"
         )
     kmeans = faiss.Kmeans(
-        descriptors.shape[1], clusters, niter=iterations, seed=seed, max_points_per_centroid=1000
+        descriptors.shape[1],
+        clusters,
+        niter=iterations,
+        seed=seed,
+        nredo=restarts,
+        max_points_per_centroid=1000,
     )
     kmeans.train(descriptors)
     centers = kmeans.centroids.astype(np.float32)

@@ -10,11 +10,12 @@ from test_lite import SIZE, random_params
 
 from place_recognition.calibration import read_threshold, store_threshold_in_index
 from place_recognition.errors import PlaceRecognitionError
-from place_recognition.gallery_fit import fit_to_gallery
+from place_recognition.gallery_fit import fit_lite_to_images, fit_to_gallery
 from place_recognition.index import FITTED_MODEL, PlaceIndex, default_index_dir, read_manifest
 from place_recognition.indexing import update_index
 from place_recognition.irio import save_ir
 from place_recognition.lite import build_lite_model, read_backbone
+from place_recognition.lite_build import folder_images
 from place_recognition.model import EmbeddingModel
 from place_recognition.recognizer import PlaceRecognizer
 from place_recognition.samples import write_sample_gallery
@@ -56,6 +57,18 @@ def test_fitted_model_is_saved_recorded_and_used_automatically(base_ir, gallery)
     assert recognizer.model.fingerprint == update.model.fingerprint
     hit = recognizer.match(_image(gallery, "place_02/view_1.jpg"), k=1)
     assert hit[0].record.path == "place_02/view_1.jpg"
+
+
+def test_fitting_computes_features_in_f32_whatever_the_models_precision(base_ir, gallery, tmp_path):
+    fitted = []
+    for precision in ("bf16", F32):  # bf16: this CPU's default, and a real difference
+        model = EmbeddingModel(base_ir, precision=precision)
+        out = tmp_path / precision / "fitted.xml"
+        fitted.append(fit_lite_to_images(model, folder_images(gallery), out, "test", scenes=12))
+    bf16, f32 = (path.with_suffix(".bin").read_bytes() for path in fitted)
+    assert bf16 == f32
+    info = EmbeddingModel(fitted[1], precision=F32).info
+    assert info["kmeans_restarts"] == "5" and info["vocabulary_images"] == "12"
 
 
 def _image(gallery, relpath):
