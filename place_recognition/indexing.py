@@ -8,8 +8,10 @@ reported by path and left out, so every vector stays aligned with its record.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,11 +21,27 @@ from tqdm import tqdm
 from .fitted import resolve_gallery_model
 from .fsutil import sha256_bytes
 from .gallery import GalleryRecord, ordered_prefetch
-from .images import ImageFile, PlaceInfo, decode_image, default_label, list_images, read_places
-from .index import PlaceIndex, default_index_dir, read_manifest
+from .images import (
+    PLACES_CSV,
+    ImageFile,
+    PlaceInfo,
+    decode_image,
+    default_label,
+    list_images,
+    read_places,
+)
+from .index import (
+    IndexFormatError,
+    PlaceIndex,
+    default_index_dir,
+    read_manifest,
+    update_manifest,
+)
 from .model import EmbeddingModel
 
 logger = logging.getLogger(__name__)
+
+LISTING = "listing"  # manifest key: digest of the gallery listing the index was made from
 
 
 @dataclass
@@ -76,11 +94,22 @@ def update_index(
     gallery = Path(gallery)
     directory = Path(index_dir) if index_dir else default_index_dir(gallery, model.fingerprint)
     if attach is None:
-        model = resolve_gallery_model(model, gallery, directory)
-    files = list_images(gallery)[:max_images]
-    old = None
-    if not rebuild and read_manifest(directory, missing_ok=True) is not None:
-        old = PlaceIndex.load(directory, expected=model.fingerprint)
+        model = _gallery_model(model, gallery, directory, rebuild)
+    manifest = None if rebuild else read_manifest(directory, missing_ok=True)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Load the saved index (vectors mapped, then paged in) while the gallery is listed:
+        # listing is mostly stat() calls, which release the GIL. Both are the bulk of a warm
+        # start on a big gallery.
+        loading = pool.submit(_load_mapped, directory, model) if manifest else None
+        files = list_images(gallery)[:max_images]
+        listing = listing_digest(gallery, files)
+        old = loading.result() if loading else None
+    if old is not None and manifest.get(LISTING) == listing and not rehash and not attach:
+        # Same files with the same sizes and mtimes as when the index was saved: nothing to
+        # compare or rebuild, so a big gallery starts in about a second.
+        update = IndexUpdate(old, directory, model=model)
+        update.seconds = time.perf_counter() - started
+        return update
     old_records = old.records if old else []
     kept, candidates = _split_unchanged(files, old_records, rehash)
     by_sha = {record.sha256: i for i, record in enumerate(old_records)}
@@ -105,13 +134,52 @@ def update_index(
     update = IndexUpdate(index, directory, len(new_vectors), len(reused), failed=failed)
     update.model = model
     update.removed = len({r.path for r in old_records} - {r.path for r in records})
+    if not failed:  # a listing with undecodable files is re-examined next time (and reported)
+        index.attached[LISTING] = listing
     if old is None or records != old_records or attach:
         index.save(directory)
         update.saved = True
     else:
         index.generation = old.generation
+        if not failed and manifest.get(LISTING) != listing:
+            update_manifest(directory, **{LISTING: listing})
     update.seconds = time.perf_counter() - started
     return update
+
+
+def _gallery_model(
+    model: EmbeddingModel, gallery: Path, directory: Path, rebuild: bool
+) -> EmbeddingModel:
+    """The gallery-fitted model when the index has one (see fitted.py), else ``model``."""
+    try:
+        return resolve_gallery_model(model, gallery, directory)
+    except IndexFormatError:
+        if rebuild:  # an unreadable manifest names no fitted model to rebuild with
+            return model
+        raise
+
+
+def _load_mapped(directory: Path, model: EmbeddingModel) -> PlaceIndex:
+    index = PlaceIndex.load(directory, expected=model.fingerprint, mmap=True)
+    index.prefetch()
+    return index
+
+
+def listing_digest(gallery: Path, files: list[ImageFile]) -> str:
+    """sha256 over the gallery's image paths, sizes and mtimes, and its places.csv files' stats.
+
+    Equal digests mean the files an index was made from are all still there, unchanged as far
+    as ``update_index`` looks (it hashes content only when size or mtime changed).
+    """
+    digest = hashlib.sha256()
+    digest.update("".join(f"{f.relpath}\0{f.size}\0{f.mtime_ns}\n" for f in files).encode())
+    # String ops, not Path objects: this runs on every start, over up to 100k+ paths.
+    for folder in sorted({file.relpath.rpartition("/")[0] or "." for file in files}):
+        csv_path = Path(gallery) / folder / PLACES_CSV
+        if csv_path.is_file():
+            stat = csv_path.stat()
+            digest.update(f"{folder}/{PLACES_CSV}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def _split_unchanged(
