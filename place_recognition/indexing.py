@@ -8,8 +8,10 @@ reported by path and left out, so every vector stays aligned with its record.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,15 +23,17 @@ from .fitted import resolve_gallery_model
 from .fsutil import folder_lock, sha256_bytes
 from .gallery import GalleryRecord, ordered_prefetch
 from .images import (
+    PLACES_CSV,
     ImageFile,
     PlaceInfo,
     decode_image,
     default_label,
     list_images,
     read_places,
+    require_gallery,
     why_undecodable,
 )
-from .index import IndexFormatError, PlaceIndex, default_index_dir
+from .index import IndexFormatError, PlaceIndex, default_index_dir, update_manifest
 from .model import EmbeddingModel
 from .resume import ResumeJournal
 
@@ -56,6 +60,11 @@ class IndexUpdate:
 class _Mode:
     index_mode: str  # exact, auto or a faiss factory string
     nprobe: int | None  # None: the old index's, else the default
+
+    def keeps(self, index: PlaceIndex) -> bool:
+        """True when this mode would leave ``index`` as it is (same factory and nprobe)."""
+        factory = ann.resolve_factory(self.index_mode, len(index), index.dim)
+        return factory == index.factory and self.nprobe in (None, index.nprobe)
 
 
 @dataclass(frozen=True)
@@ -98,28 +107,40 @@ def update_index(
     index is replaced only at the end, in one commit. One writer at a time per index folder.
     """
     started = time.perf_counter()
-    gallery = Path(gallery)
+    gallery = require_gallery(gallery)  # before the lock creates the index folder inside it
     directory = Path(index_dir) if index_dir else default_index_dir(gallery, model.fingerprint)
     if attach is None:
-        try:
-            model = resolve_gallery_model(model, gallery, directory)
-        except IndexFormatError:
-            if not rebuild:
-                raise
-            logger.warning("%s: damaged manifest; rebuilding with %s", directory, model.path)
-    files = list_images(gallery)[:max_images]
+        model = _gallery_model(model, gallery, directory, rebuild)
     with folder_lock(directory, "index"):
-        old = None if rebuild else PlaceIndex.load_if_present(directory, model.fingerprint)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # Load the saved index (vectors mapped, then paged in) while the gallery is listed:
+            # listing is mostly stat() calls, which release the GIL. Both are the bulk of a
+            # warm start on a big gallery.
+            loading = None if rebuild else pool.submit(_load_mapped, directory, model)
+            files = list_images(gallery)[:max_images]
+            listing = listing_digest(gallery, files)
+            old = loading.result() if loading else None
+        mode = _Mode(index_mode, nprobe)
+        unchanged = old is not None and old.listing == listing and mode.keeps(old)
+        if unchanged and not (rehash or attach):
+            # Same files, same sizes and mtimes as when the index was saved, same mode:
+            # nothing to compare or rebuild, so a big gallery starts in about a second.
+            update = IndexUpdate(old, directory, model=model)
+            update.failed = [(entry["path"], entry["reason"]) for entry in old.skipped]
+            update.seconds = time.perf_counter() - started
+            return update
         journal = ResumeJournal(directory, model.fingerprint.sha256, model.dim)
         if rebuild:
             journal.discard()
         try:
-            mode = _Mode(index_mode, nprobe)
             update = _update(model, gallery, directory, files, old, journal, rehash, progress, mode)
+            update.index.listing = listing
             if old is None or update.changed or attach:
                 update.index.attached = dict(attach or {})
                 update.index.save(directory)
                 update.saved = True
+            elif old.listing != listing:  # only a places.csv was touched: no new generation
+                update_manifest(directory, listing=listing)
         finally:
             journal.close()
         journal.discard()  # committed (or nothing was pending)
@@ -184,6 +205,42 @@ def _update(
     update.removed = len({r.path for r in old_records} - {r.path for r in records})
     update.changed = changed
     return update
+
+
+def _gallery_model(
+    model: EmbeddingModel, gallery: Path, directory: Path, rebuild: bool
+) -> EmbeddingModel:
+    """The gallery-fitted model when the index has one (see fitted.py), else ``model``."""
+    try:
+        return resolve_gallery_model(model, gallery, directory)
+    except IndexFormatError:
+        if rebuild:  # an unreadable manifest names no fitted model to rebuild with
+            return model
+        raise
+
+
+def _load_mapped(directory: Path, model: EmbeddingModel) -> PlaceIndex | None:
+    index = PlaceIndex.load_if_present(directory, model.fingerprint, mmap=True)
+    if index is not None:
+        index.prefetch()
+    return index
+
+
+def listing_digest(gallery: Path, files: list[ImageFile]) -> str:
+    """sha256 over the gallery's image paths, sizes and mtimes, and its places.csv files' stats.
+
+    Equal digests mean the files an index was made from are all still there, unchanged as far
+    as ``update_index`` looks (it hashes content only when size or mtime changed).
+    """
+    digest = hashlib.sha256()
+    digest.update("".join(f"{f.relpath}\0{f.size}\0{f.mtime_ns}\n" for f in files).encode())
+    # String ops, not Path objects: this runs on every start, over up to 100k+ paths.
+    for folder in sorted({file.relpath.rpartition("/")[0] or "." for file in files}):
+        csv_path = Path(gallery) / folder / PLACES_CSV
+        if csv_path.is_file():
+            stat = csv_path.stat()
+            digest.update(f"{folder}/{PLACES_CSV}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def _split_unchanged(

@@ -71,6 +71,29 @@ def reshape_input(model: ov.Model, size: tuple[int, int]) -> None:
     model.reshape({port: ov.PartialShape(new_shape)})
 
 
+def reshape_batch(model: ov.Model, path: Path, batch: int) -> None:
+    """Give the input a static batch of ``batch`` frames.
+
+    Static, not dynamic: OpenVINO's CPU plugin compiles a fixed shape into faster kernels, and
+    the demo pads a short last group (see :meth:`EmbeddingModel.frames_tensor`).
+    """
+    port = model.input(0)
+    shape = port.get_partial_shape()
+    shape[0] = ov.Dimension(batch)
+    try:
+        model.reshape({port: shape})
+        output = model.output(0).get_partial_shape()
+    except RuntimeError as exc:
+        raise PlaceRecognitionError(
+            f"{path} cannot take batches of frames ({str(exc).strip().splitlines()[0]}); "
+            "use a batch of 1"
+        ) from exc
+    if output.rank.get_length() != 2 or output[0] != ov.Dimension(batch):
+        raise PlaceRecognitionError(
+            f"{path} keeps a batch of 1 inside its graph (output {output}); use a batch of 1"
+        )
+
+
 def _frame_tensor(image: np.ndarray) -> np.ndarray:
     """A u8 BGR frame of any size as the input of the in-graph preprocessing."""
     return as_bgr(image)[None]
@@ -87,6 +110,8 @@ class EmbeddingModel:
         cache_dir: OpenVINO model cache folder; makes later compilations fast.
         input_size: (height, width) to reshape the input to; None keeps the IR's size.
         num_requests: infer requests for batch embedding; None = the device's optimum (at least 2).
+        batch: frames per request for :meth:`frames_tensor` / :meth:`infer_queue` users (the
+            demo's pipeline); above 1 the input takes that static batch size.
         host_preprocessing: no in-graph preprocessing; images must already be float32
             (height, width, 3) at the input size, resized on the host. This is the Accuracy
             Checker's path (``accuracy.py``); the product path resizes in the graph.
@@ -102,6 +127,7 @@ class EmbeddingModel:
         input_size: tuple[int, int] | None = None,
         num_requests: int | None = None,
         host_preprocessing: bool = False,
+        batch: int = 1,
     ) -> None:
         self.path = Path(path)
         self.device = device
@@ -114,11 +140,15 @@ class EmbeddingModel:
             "cache_dir": cache_dir,
             "num_requests": num_requests,
             "host_preprocessing": host_preprocessing,
+            "batch": batch,
         }
         core = ov.Core()
         model = read_model(self.path, core)
         if input_size is not None:
             reshape_input(model, input_size)
+        self.batch = batch
+        if batch > 1:
+            reshape_batch(model, self.path, batch)
         self.input: InputSpec = input_spec(model)
         self.dim: int = output_dim(model)
         self.name: str = rt_value(model, "name") or self.path.stem
@@ -199,6 +229,23 @@ class EmbeddingModel:
                 next_index += 1
         finally:
             queue.wait_all()
+
+    def infer_queue(self, jobs: int | None = None) -> ov.AsyncInferQueue:
+        """An AsyncInferQueue on the compiled model (``jobs`` requests; default num_requests)."""
+        return ov.AsyncInferQueue(self._compiled, jobs or self.num_requests)
+
+    def frames_tensor(self, images: list[np.ndarray]) -> np.ndarray:
+        """1 to ``batch`` same-size u8 BGR frames as one input tensor (batch, H, W, 3).
+
+        A short group is padded with copies of its last frame; output rows past
+        ``len(images)`` are to be ignored.
+        """
+        if not 0 < len(images) <= self.batch:
+            raise ValueError(f"{len(images)} frames for a model compiled for {self.batch}")
+        if self.batch == 1:
+            return _frame_tensor(images[0])
+        padded = list(images) + [images[-1]] * (self.batch - len(images))
+        return np.stack([as_bgr(image) for image in padded])
 
     def sibling(self, path: Path | str, **overrides) -> EmbeddingModel:
         """Another model compiled with this one's device, precision, hint, cache and requests

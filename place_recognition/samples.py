@@ -8,6 +8,7 @@ place is a small but real recognition task.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -73,17 +74,30 @@ def place_label(index: int) -> str:
     return f"place_{index:02d}"
 
 
+def place_coordinates(index: int) -> tuple[float, float]:
+    """Made-up (lat, lon) of sample place ``index``: a street near 0°N 0°E, 100 m apart."""
+    return round(0.0009 * index, 6), round(0.0004 * index, 6)
+
+
 def write_sample_gallery(root: Path, places: int = 6, views: int = 3, seed: int = 0) -> list[Path]:
-    """Write ``views`` JPEG views of each of ``places`` places, one subfolder per place."""
+    """Write ``views`` JPEG views of each of ``places`` places, one subfolder per place.
+
+    Each folder also gets a ``places.csv`` with the place's made-up coordinates, so that the
+    gallery exercises metadata too (labels stay the folder names).
+    """
     written = []
     for p in range(places):
         panorama = render_place(seed * 1000 + p)
         folder = Path(root) / place_label(p)
         folder.mkdir(parents=True, exist_ok=True)
+        lat, lon = place_coordinates(p)
+        rows = ["file,lat,lon"]
         for v in range(views):
             path = folder / f"view_{v}.jpg"
             cv2.imwrite(str(path), render_view(panorama, seed * 1000 + p * 100 + v))
             written.append(path)
+            rows.append(f"{path.name},{lat},{lon}")
+        (folder / "places.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return written
 
 
@@ -111,3 +125,32 @@ def write_sample_dataset(
             rows.append(f"{query},{ref if p < places else ''}")
     (root / "ground_truth.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return root
+
+
+UNKNOWN_PLACE_SEED = 999_999  # a place no sample gallery holds (seeds there are < 1000 * seeds)
+
+
+def sample_video_frames(
+    places: int = 6,
+    frames_per_place: int = 24,
+    seed: int = 0,
+    size: tuple[int, int] = (240, 320),
+    unknown: bool = True,
+) -> Iterator[np.ndarray]:
+    """Frames of a walk past the places of ``write_sample_gallery(places, seed=seed)``.
+
+    Each place is seen as a slow pan across its panorama (new views, none of them in the
+    gallery); with ``unknown`` the walk ends at a place the gallery does not have. Yields
+    (height, width, 3) u8 BGR frames; the caller writes them (e.g. as a video).
+    """
+    seeds = [seed * 1000 + p for p in range(places)] + ([UNKNOWN_PLACE_SEED] if unknown else [])
+    height, width = size
+    for place_seed in seeds:
+        panorama = render_place(place_seed)
+        pano_h, pano_w = panorama.shape[:2]
+        crop_h, crop_w = int(pano_h * 0.85), int(pano_w * 0.85)
+        for f in range(frames_per_place):
+            x0 = round((pano_w - crop_w) * f / max(frames_per_place - 1, 1))
+            y0 = (pano_h - crop_h) // 2
+            crop = panorama[y0 : y0 + crop_h, x0 : x0 + crop_w]
+            yield cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA)

@@ -9,8 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from place_recognition.index import PlaceIndex, default_index_dir
-from place_recognition.indexing import update_index
+from place_recognition.images import list_images
+from place_recognition.index import PlaceIndex, default_index_dir, read_manifest
+from place_recognition.indexing import listing_digest, update_index
 from place_recognition.model import EmbeddingModel
 from place_recognition.recognizer import PlaceRecognizer
 
@@ -136,3 +137,20 @@ def test_rehash_checks_every_file(model, image_dir):
     update_index(model, image_dir)
     update = update_index(model, image_dir, rehash=True)
     assert (update.embedded, update.reused, update.saved) == (0, 7, False)
+
+
+def test_unchanged_listing_loads_the_index_as_saved_and_edits_are_still_seen(model, image_dir):
+    first = update_index(model, image_dir)
+    manifest = read_manifest(first.directory)
+    assert manifest["listing"] == listing_digest(image_dir, list_images(image_dir))
+    warm = update_index(model, image_dir)  # the fast path: same listing
+    assert not warm.saved and warm.embedded == warm.reused == warm.removed == 0
+    assert warm.index.records == first.index.records
+    np.testing.assert_array_equal(warm.index.vectors(), first.index.vectors())
+    query = first.index.vectors()[3]
+    assert warm.index.search(query, 1)[0][0].id == 3
+    # A places.csv edit changes labels without touching any image: it must not be missed.
+    (image_dir / "place1" / "places.csv").write_text("file,label\nv0.png,Old Bridge\n")
+    edited = update_index(model, image_dir)
+    assert edited.saved and edited.embedded == 0
+    assert "Old Bridge" in {record.label for record in edited.index.records}

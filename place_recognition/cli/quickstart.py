@@ -1,4 +1,5 @@
-"""The README's main job: make what is missing, index the sample gallery, recognise a view."""
+"""The README's main job: make what is missing, index the sample gallery, recognise a view,
+then run the demo headless on a generated video walking past the sample places."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ from ..images import read_image
 from ..indexing import update_index
 from ..model import EmbeddingModel
 from ..recognizer import PlaceRecognizer
-from ..samples import render_place, render_view, write_sample_gallery
+from ..samples import render_place, render_view, sample_video_frames, write_sample_gallery
+from . import demo
 from ._common import DEFAULT_MODEL, add_verbosity_args, resolve_model_path, run
+from ._demo_io import FrameWriter
 
 SAMPLE_GALLERY = Path("gallery") / "sample"
+OUT = Path("out") / "quickstart"
+SAMPLE_VIDEO_FPS = 12.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,15 +40,45 @@ def build_parser() -> argparse.ArgumentParser:
         default=SAMPLE_GALLERY,
         help=f"gallery (default {SAMPLE_GALLERY}, generated when missing)",
     )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=OUT,
+        help=f"folder for the sample video and the demo's overlaid output (default {OUT})",
+    )
+    parser.add_argument("--no-demo", action="store_true", help="skip the demo run")
     add_verbosity_args(parser)
     return parser
+
+
+def write_sample_video(path: Path, places: int = 6) -> Path:
+    """The generated walk past the sample gallery's places (plus one unknown place)."""
+    writer = FrameWriter(path, SAMPLE_VIDEO_FPS)
+    for frame in sample_video_frames(places):
+        writer.write(frame)
+    writer.close()
+    return path
+
+
+def _run_demo(args: argparse.Namespace, model_path: Path) -> int:
+    video = args.output / "sample_walk.avi"
+    if not video.is_file():
+        write_sample_video(video)
+        print(f"generated the sample video {video}")
+    overlaid = args.output / "demo.avi"
+    print(f"demo: {video} -> {overlaid} (headless)")
+    argv = ["-m", str(model_path), "-gf", str(args.gallery), "-i", str(video), "--no_show"]
+    argv += ["-o", str(overlaid), "-limit", "0", "--json", str(args.output / "demo.jsonl")]
+    return demo.main([*argv, "-q"] if args.quiet else argv)
 
 
 def _main(args: argparse.Namespace) -> int:
     if not args.gallery.is_dir():
         write_sample_gallery(args.gallery)
         print(f"generated the sample gallery in {args.gallery}")
-    model = EmbeddingModel(resolve_model_path(args.model))
+    model_path = resolve_model_path(args.model)
+    model = EmbeddingModel(model_path)
     print(f"model: {model.describe()}")
     update = update_index(model, args.gallery, progress=not args.quiet)
     print(f"index: {len(update.index)} images, {update.embedded} embedded -> {update.directory}")
@@ -58,7 +93,7 @@ def _main(args: argparse.Namespace) -> int:
     first = read_image(args.gallery / update.index.records[0].path)
     best = recognizer.match(first, k=1)[0]
     print(f"self-check: {update.index.records[0].path} -> {best.record.path} ({best.score:.4f})")
-    return 0
+    return 0 if args.no_demo else _run_demo(args, model_path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,186 @@
+"""One demo run: per-frame search, decision, overlay, outputs and window; the end summary.
+
+Kept apart from ``demo.py`` (options, start-up) so that each stays short. The window and its
+keys live here, in the CLI layer: library code never opens one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from ..frames import FrameSource, ThreadedReader
+from ..indexing import IndexUpdate
+from ..model import EmbeddingModel
+from ..overlay import OverlayView, draw_overlay
+from ..pipeline import Embedded, FramePipeline
+from ..results import PlaceVoter, decide, search_places
+from ..sysinfo import machine_line
+from ..thresholds import Threshold
+from ..thumbnails import ThumbnailCache
+from ..timing import RateMeter, StageTimes
+from ._demo_io import FrameWriter, JsonLinesWriter
+
+WINDOW = "place recognition"
+QUIT_KEYS = {27, ord("q"), ord("Q")}
+PAUSE_KEY = ord(" ")
+
+
+@dataclass
+class DemoRun:
+    """Everything one demo run uses, and what it measured."""
+
+    args: argparse.Namespace
+    model: EmbeddingModel
+    update: IndexUpdate
+    threshold: Threshold
+    source: FrameSource
+    started: float
+    times: StageTimes = field(default_factory=StageTimes)
+    meter: RateMeter = field(default_factory=RateMeter)
+    frames: int = 0
+    first_frame_s: float | None = None
+    loop_seconds: float = 0.0
+    stopped_by_user: bool = False
+    requests: int = 0  # infer requests in flight (set by run_loop)
+
+    def __post_init__(self) -> None:
+        self.thumbnails = ThumbnailCache(self.args.gallery)
+        self.voter = PlaceVoter(self.args.smooth)
+        places = len({record.label for record in self.update.index.records})
+        self.lines = (
+            f"{self.model.name} {self.model.device} {self.model.precision}",
+            f"gallery {len(self.update.index)} images, {places} places",
+        )
+        self.notice = (
+            "SYNTHETIC model (random weights): it cannot recognise places"
+            if self.model.synthetic
+            else None
+        )
+        self.writer = (
+            FrameWriter(self.args.output, self.source.fps, self.args.output_limit)
+            if self.args.output
+            else None
+        )
+        self.json = JsonLinesWriter(self.args.json) if self.args.json else None
+        self.paused = False
+
+    def process(self, item: Embedded) -> bool:
+        """Search, decide, draw, write and show one frame; False when the run should stop."""
+        frame = item.frame
+        started = time.perf_counter()
+        places = search_places(self.update.index, item.embedding[None], self.args.top_k)[0]
+        searched = time.perf_counter()
+        result = decide(places, self.threshold.value, self.voter)
+        stages = {
+            "decode": frame.decode_seconds,
+            "inference": item.inference_seconds,
+            "search": searched - started,
+        }
+        canvas = self._draw(frame.image, result) if self.draws else None
+        if canvas is not None:
+            stages["draw"] = time.perf_counter() - searched
+            if self.writer:
+                self.writer.write(canvas)
+        for stage, seconds in stages.items():
+            self.times.add(stage, seconds)
+        if self.json:
+            timings = {stage: round(seconds * 1000.0, 3) for stage, seconds in stages.items()}
+            self.json.write(
+                {
+                    "frame": frame.index,
+                    "name": frame.name,
+                    **result.to_json(),
+                    "timings_ms": timings,
+                }
+            )
+        self.frames += 1
+        self.meter.tick()
+        if self.first_frame_s is None:
+            self.first_frame_s = time.perf_counter() - self.started
+        if canvas is not None and not self.args.no_show:
+            return self._show(canvas)
+        return not (self.writer and self.writer.full)
+
+    @property
+    def draws(self) -> bool:
+        """Whether the overlay is needed: shown in the window or written with -o. Headless
+        without -o, nobody would see it, so no frame time is spent drawing it."""
+        return not self.args.no_show or self.writer is not None
+
+    def _draw(self, image, result) -> np.ndarray:
+        thumbs = [self.thumbnails.get(place.match.record.path) for place in result.places]
+        view = OverlayView(
+            result,
+            thumbs,
+            self.meter.fps,
+            self.times.recent_ms(),
+            self.lines,
+            self.notice,
+            self.paused,
+        )
+        return draw_overlay(image, view)
+
+    def _show(self, canvas) -> bool:
+        cv2.imshow(WINDOW, canvas)
+        key = cv2.waitKey(1) & 0xFF
+        while True:
+            closed = cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1  # window's [x]
+            if key in QUIT_KEYS or closed:
+                self.stopped_by_user = True
+                return False
+            if key == PAUSE_KEY:
+                self.paused = not self.paused
+            if not self.paused:
+                return True
+            key = cv2.waitKey(50) & 0xFF
+
+    def close(self) -> None:
+        for output in (self.writer, self.json):
+            if output is not None:
+                output.close()
+        if not self.args.no_show:
+            cv2.destroyAllWindows()
+
+
+def run_loop(demo: DemoRun, pipeline: FramePipeline, reader: ThreadedReader) -> None:
+    demo.requests = pipeline.requests
+    loop_started = time.perf_counter()
+    try:
+        for item in pipeline.run(reader):
+            if not demo.process(item):
+                break
+    except KeyboardInterrupt:
+        demo.stopped_by_user = True
+    finally:
+        demo.loop_seconds = time.perf_counter() - loop_started
+        reader.close()
+        demo.close()
+
+
+def print_summary(demo: DemoRun) -> None:
+    fps = demo.frames / demo.loop_seconds if demo.loop_seconds > 0 else 0.0
+    why = (
+        "stopped by the user"
+        if demo.stopped_by_user
+        else ("the camera stopped delivering frames" if demo.source.ended_early else "end of input")
+    )
+    print(f"summary: {demo.frames} frames ({why}), mean FPS {fps:.2f}")
+    for stage, stats in demo.times.summary().items():
+        print(f"  {stage:<10} median {stats.median_ms:8.2f} ms   p90 {stats.p90_ms:8.2f} ms")
+    model = demo.model
+    print(
+        f"  model {model.name}: device {model.device}, precision {model.precision}, "
+        f"batch {model.batch}, {demo.requests} requests"
+    )
+    print(f"  machine: {machine_line()}")
+    if demo.first_frame_s is not None:
+        print(f"  first frame {demo.first_frame_s:.2f} s after start")
+    if demo.writer:
+        print(f"  wrote {demo.writer.written} frames to {demo.writer.path}")
+    if demo.json:
+        print(f"  wrote {demo.frames} JSON lines to {demo.json.path}")

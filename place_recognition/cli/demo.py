@@ -1,0 +1,225 @@
+"""Live place recognition: ``python demo.py -i camera -m models/netvlad-tf.xml -gf gallery/``.
+
+Accepts every option of the Open Model Zoo place_recognition_demo (-m, -i, -gf, --gallery_size,
+--loop, -o, -limit, -d, --no_show, -u) and adds: a persisted, incrementally updated index, places
+instead of images, an unknown-place threshold, temporal smoothing, per-stage timings, JSON output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import PlaceRecognitionError
+from ..fingerprint import cache_dir
+from ..frames import ThreadedReader, open_source
+from ..index import IndexFormatError, IndexMismatchError
+from ..indexing import IndexUpdate, update_index
+from ..model import EmbeddingModel
+from ..pipeline import FramePipeline
+from ..sysinfo import cap_thread_pools
+from ..thresholds import resolve_threshold
+from ._common import add_model_args, add_verbosity_args, positive_int, resolve_model_path, run
+from ._demo_run import DemoRun, print_summary, run_loop
+
+logger = logging.getLogger("place_recognition.cli.demo")
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="demo",
+        description="Match camera/video/image frames against an indexed gallery, live.",
+    )
+    add_model_args(parser)
+    parser.set_defaults(cache_dir=cache_dir() / "openvino")
+    parser.add_argument(
+        "-i",
+        "--input",
+        required=True,
+        help="'camera' (the first camera), a camera index (0, 1 ...), a video file, an image, or "
+        "a folder of images (sorted by path)",
+    )
+    parser.add_argument(
+        "-gf",
+        "--gallery_folder",
+        "--gallery",
+        dest="gallery",
+        type=Path,
+        required=True,
+        help="gallery root; its index is built or updated first (GALLERY/.place_index/)",
+    )
+    parser.add_argument(
+        "--gallery_size",
+        type=positive_int,
+        default=None,
+        help="use only the first N gallery images in sorted order",
+    )
+    parser.add_argument("--loop", action="store_true", help="restart videos, images and folders")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help="write overlaid frames: a video (.avi MJPG, .mp4) or an image "
+        "pattern such as out_%%04d.jpg, at the input frame rate",
+    )
+    parser.add_argument(
+        "-limit",
+        "--output_limit",
+        type=non_negative_int,
+        default=1000,
+        help="write at most N frames, 0 = all (default 1000, as the OMZ demo)",
+    )
+    parser.add_argument("--no_show", action="store_true", help="no window (headless)")
+    parser.add_argument(
+        "-u",
+        "--utilization_monitors",
+        default=None,
+        help="accepted for OMZ compatibility and ignored",
+    )
+    parser.add_argument(
+        "-k",
+        "--top-k",
+        type=positive_int,
+        default=5,
+        help="distinct places in the strip (default 5)",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="similarity below which the place is 'unknown' (default: the "
+        "calibrated value of the index or model, else 0; "
+        "0 = never unknown)",
+    )
+    parser.add_argument(
+        "--smooth",
+        type=positive_int,
+        default=1,
+        help="show the place voted by the last N frames (default 1: no smoothing)",
+    )
+    parser.add_argument(
+        "--index",
+        type=Path,
+        default=None,
+        help="index folder (default GALLERY/.place_index/<model fingerprint>/)",
+    )
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="ignore the existing index and embed the whole gallery again",
+    )
+    parser.add_argument(
+        "--batch",
+        type=positive_int,
+        default=1,
+        help="frames per inference request (default 1; 4-8 raise CPU throughput "
+        "on video files, at the cost of latency)",
+    )
+    parser.add_argument(
+        "--requests",
+        type=positive_int,
+        default=None,
+        help="infer requests in flight (default: the device's optimum, >= 2)",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        help="write one JSON line per frame (top-k places, scores, coordinates, timings)",
+    )
+    add_verbosity_args(parser)
+    return parser
+
+
+def _open_gallery(model: EmbeddingModel, args: argparse.Namespace) -> IndexUpdate:
+    """Find, build or update the gallery's index; refuse a damaged or foreign one with the fix."""
+    try:
+        update = update_index(
+            model,
+            args.gallery,
+            args.index,
+            rebuild=args.rebuild,
+            max_images=args.gallery_size,
+            progress=not args.quiet,
+        )
+    except (IndexFormatError, IndexMismatchError) as exc:
+        raise PlaceRecognitionError(f"{exc} (or run the demo with --rebuild)") from exc
+    if len(update.index) == 0:
+        raise PlaceRecognitionError(
+            f"gallery {args.gallery} has no readable images (jpg, png, bmp, webp, tif in it or "
+            "its subfolders); add images of the known places"
+        )
+    places = len({record.label for record in update.index.records})
+    logger.info(
+        "gallery %s: %d images of %d places (%d embedded now) in %.2f s",
+        args.gallery,
+        len(update.index),
+        places,
+        update.embedded,
+        update.seconds,
+    )
+    return update
+
+
+def _no_display() -> bool:
+    """True on a Linux machine without X11/Wayland, where OpenCV's window would abort."""
+    linux = sys.platform.startswith("linux")
+    return linux and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _main(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    if args.utilization_monitors is not None:
+        # Printed, not logged, so that -q does not hide it.
+        print(
+            "demo: note: -u/--utilization_monitors is accepted for OMZ compatibility and ignored",
+            file=sys.stderr,
+        )
+    if not args.no_show and _no_display():
+        raise PlaceRecognitionError(
+            "no display to open a window on (DISPLAY is not set): add --no_show, with -o to keep "
+            "the overlaid frames"
+        )
+    cap_thread_pools()
+    source = open_source(args.input, args.loop)  # fail on a bad input before loading anything
+    # A camera wants each frame's answer soon (LATENCY); a file wants frames per second.
+    hint = args.hint or ("LATENCY" if source.kind == "camera" else "THROUGHPUT")
+    model = EmbeddingModel(
+        resolve_model_path(args.model),
+        args.device,
+        args.precision,
+        hint,
+        args.cache_dir,
+        num_requests=args.requests,
+        batch=args.batch,
+    )
+    update = _open_gallery(model, args)
+    threshold = resolve_threshold(args.threshold, update.model, update.directory)
+    logger.info("unknown-place threshold %.4f (%s)", threshold.value, threshold.source)
+    demo = DemoRun(args, update.model, update, threshold, source, started)
+    headless_capped = args.no_show and args.output is not None
+    # A camera's queue stays short, so that what is shown is what is in front of it now.
+    depth = 2 if source.kind == "camera" else 8
+    reader = ThreadedReader(source, depth, limit=args.output_limit if headless_capped else 0)
+    # One request more than the device runs at once keeps it busy while this thread draws.
+    requests = args.requests or update.model.num_requests + (source.kind != "camera")
+    run_loop(demo, FramePipeline(update.model, requests), reader)
+    print_summary(demo)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(_main, build_parser(), argv)
