@@ -32,14 +32,15 @@ logger = logging.getLogger(__name__)
 
 
 def embedding_cache_file(model: EmbeddingModel, paths: list[Path], root: Path | None) -> Path:
-    """Cache file of ``model``'s embeddings of ``paths`` (keyed by their paths and stamps)."""
+    """Cache file of ``model``'s embeddings of ``paths`` (keyed by precision, paths, stamps)."""
     digest = hashlib.sha256()
     for path in paths:
         stat = path.stat()
         digest.update(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     base = Path(root) if root else cache_dir() / "embeddings"
     path = "accuracy-checker" if model.host_preprocessing else "graph"
-    return base / model.fingerprint.key / f"{path}-{digest.hexdigest()[:24]}.npy"
+    # The precision in effect changes the vectors (bf16 vs f32), so it is part of the key.
+    return base / model.fingerprint.key / f"{path}-{model.precision}-{digest.hexdigest()[:24]}.npy"
 
 
 def image_loader(model: EmbeddingModel) -> Callable[[Path], np.ndarray]:

@@ -7,12 +7,14 @@ cached per file path and re-computed only when the file's size or mtime changes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .fsutil import atomic_write_text, sha256_files
 
@@ -67,15 +69,50 @@ def cache_dir() -> Path:
 
 def model_digest(model_path: Path) -> str:
     """sha256 of the model's files, cached by (path, size, mtime) of each file."""
-    files = [Path(p).resolve() for p in model_files(model_path)]
-    stamp = [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
-    cache_file = cache_dir() / "model_digests.json"
+    return cached_sha256(model_files(model_path))
+
+
+def cached_sha256(paths: list[Path]) -> str:
+    """sha256 over the files' contents, cached by each file's path, inode, size and mtime.
+
+    A file rewritten in place gets a new mtime (a replaced one also a new inode), so the cache
+    never answers for other bytes than those hashed; damage that keeps size and mtime (a bad
+    disk sector) goes unnoticed until the file changes: the price of a one-second warm start.
+    """
+    files = [Path(p).resolve() for p in paths]
+    stamp = [_stamp(p, p.stat()) for p in files]
+    return _cached(str(files[0]), stamp, lambda: sha256_files(files))
+
+
+def cached_sha256_of_open(file: BinaryIO, path: Path) -> str:
+    """:func:`cached_sha256` of one open file (still right if ``path`` is unlinked meanwhile)."""
+    path = Path(path).resolve()
+    stamp = [_stamp(path, os.fstat(file.fileno()))]
+
+    def compute() -> str:
+        file.seek(0)
+        digest = hashlib.sha256()
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+        file.seek(0)
+        return digest.hexdigest()
+
+    return _cached(str(path), stamp, compute)
+
+
+def _stamp(path: Path, stat: os.stat_result) -> list:
+    return [str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns]
+
+
+def _cached(key: str, stamp: list, compute) -> str:
+    cache_file = cache_dir() / "digests.json"
     cache = _read_cache(cache_file)
-    key = str(files[0])
     entry = cache.get(key)
     if entry and entry.get("stamp") == stamp:
         return entry["sha256"]
-    digest = sha256_files(files)
+    digest = compute()
+    # Index generations come and go: forget files that are gone so the cache stays small.
+    cache = {k: v for k, v in cache.items() if Path(k).exists()}
     cache[key] = {"stamp": stamp, "sha256": digest}
     _write_cache(cache_file, cache)
     return digest

@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from .errors import PlaceRecognitionError
 
 _CHUNK = 1 << 20
 
@@ -63,3 +66,36 @@ def sha256_files(paths: list[Path]) -> str:
             while chunk := f.read(_CHUNK):
                 digest.update(chunk)
     return digest.hexdigest()
+
+
+@contextmanager
+def folder_lock(directory: Path, what: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``directory`` (creating it) so that one writer works at a time.
+
+    A second writer fails at once with a clear error instead of waiting or interleaving. Where
+    the folder cannot be created or written (read-only media) there is no writer to exclude and
+    the body runs unlocked; a write it attempts then fails with its own error. POSIX only
+    (``fcntl``); elsewhere the body runs unlocked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PlaceRecognitionError(
+                f"another run is updating the {what} in {directory}; wait for it to finish"
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock

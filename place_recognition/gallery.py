@@ -32,6 +32,7 @@ class GalleryRecord:
 
     @classmethod
     def from_json(cls, data: dict) -> GalleryRecord:
+        """The record of a parsed JSON object; TypeError when its fields are not a record's."""
         if len(data) != len(_FIELDS) or not _FIELDS.issuperset(data):
             return cls(**data)  # raises TypeError naming the missing/unknown field
         # The frozen dataclass __init__ costs ~4 us per record (one object.__setattr__ per
@@ -39,7 +40,20 @@ class GalleryRecord:
         # 100k-image gallery. Same fields, same values: equality and hashing are unchanged.
         record = object.__new__(cls)
         record.__dict__.update(data)
+        if not record.has_valid_types():  # a damaged records file must not pass for records
+            raise TypeError(f"not a gallery record: {data}")
         return record
+
+    def has_valid_types(self) -> bool:
+        coordinates = (self.lat, self.lon)
+        return (
+            type(self.path) is str
+            and type(self.label) is str
+            and type(self.sha256) is str
+            and type(self.size) is int
+            and type(self.mtime_ns) is int
+            and all(v is None or type(v) in (int, float) for v in coordinates)
+        )
 
     @property
     def has_coordinates(self) -> bool:

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import csv
+import io
+import logging
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from .errors import PlaceRecognitionError
 
+logger = logging.getLogger(__name__)
+
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 PLACES_CSV = "places.csv"
+# Images with more pixels are decoded at 1/2, 1/4 or 1/8 of their size (JPEG decodes straight to
+# it): the models look at ~0.1 MP, and a 200 MP panorama would otherwise need 0.6 GB per decode.
+MAX_DECODE_PIXELS = 40_000_000
+_REDUCED = ((2, cv2.IMREAD_REDUCED_COLOR_2), (4, cv2.IMREAD_REDUCED_COLOR_4))
 
 
 class ImageFile(NamedTuple):
@@ -34,29 +44,51 @@ def is_image_name(name: str) -> bool:
     return dot > 0 and name[dot:].lower() in IMAGE_EXTENSIONS
 
 
+def require_gallery(root: Path) -> Path:
+    """``root`` as a Path; FileNotFoundError naming it when it is not a folder."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"gallery folder not found: {root}")
+    return root
+
+
 def list_images(root: Path) -> list[ImageFile]:
     """All images under ``root``, recursively, sorted by relative path.
 
     Every common extension counts, in any letter case. Hidden folders (such as the
-    ``.place_index`` folder where indexes live) and hidden files are skipped. Plain string
+    ``.place_index`` folder where indexes live) and hidden files are skipped. Symlinked folders
+    are followed once: a link back to a folder already walked (a loop) is skipped. Plain string
     operations instead of ``Path`` objects: this runs at every start, over 100k+ files.
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"gallery folder not found: {root}")
+    root = require_gallery(root)
     found: list[ImageFile] = []
+    seen = {_folder_id(root)}
     stack = [(str(root), "")]  # (folder on disk, its POSIX path relative to root + "/")
     while stack:
         folder, prefix = stack.pop()
-        with os.scandir(folder) as scan:
-            entries = [entry for entry in scan if not entry.name.startswith(".")]
-        stack.extend((e.path, f"{prefix}{e.name}/") for e in entries if e.is_dir())
+        try:
+            with os.scandir(folder) as scan:
+                entries = [entry for entry in scan if not entry.name.startswith(".")]
+        except OSError as exc:
+            logger.warning("skipping folder %s: %s", folder, exc.strerror)
+            continue
         for entry in entries:
-            if entry.is_file() and is_image_name(entry.name):
+            if entry.is_dir():
+                if _folder_id(entry.path) in seen:
+                    logger.warning("skipping %s: a link to a folder already indexed", entry.path)
+                    continue
+                seen.add(_folder_id(entry.path))
+                stack.append((entry.path, f"{prefix}{entry.name}/"))
+            elif entry.is_file() and is_image_name(entry.name):
                 stat = entry.stat()
                 found.append(ImageFile(prefix + entry.name, stat.st_size, stat.st_mtime_ns))
     found.sort()  # by relpath, the first field (paths are unique)
     return found
+
+
+def _folder_id(path: str | Path) -> tuple[int, int]:
+    stat = Path(path).stat()
+    return stat.st_dev, stat.st_ino
 
 
 def default_label(relpath: str) -> str:
@@ -66,10 +98,77 @@ def default_label(relpath: str) -> str:
 
 
 def decode_image(data: bytes) -> np.ndarray | None:
-    """Decode encoded image bytes to a u8 BGR array; None when they are not a readable image."""
-    if not data:
+    """Decode encoded image bytes to a u8 BGR array; None when they are not a readable image.
+
+    Whatever the file holds (grey, 16-bit, alpha, palette), the result is 3-channel u8 BGR,
+    turned upright by its EXIF orientation; huge images come out reduced (MAX_DECODE_PIXELS).
+    A JPEG cut short is refused rather than returned with a grey lower part.
+    """
+    if not data or _jpeg_is_truncated(data):
         return None
-    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    try:
+        return cv2.imdecode(np.frombuffer(data, np.uint8), _decode_flags(data))
+    except cv2.error:
+        return None
+
+
+def why_undecodable(data: bytes) -> str:
+    """A short reason for the summary, for bytes that :func:`decode_image` refused."""
+    if not data:
+        return "empty file"
+    if _jpeg_is_truncated(data):
+        return "truncated JPEG"
+    size = image_size(data)
+    if size is None:
+        return "not a readable image"
+    return f"damaged or truncated image ({size[0]}x{size[1]})"
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the image header without decoding the pixels; None if unknown."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PIL warns about huge images; only the size is read
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                return image.size
+        except Image.DecompressionBombError:
+            return (1 << 16, 1 << 16)  # over PIL's own limit: certainly too big to decode whole
+        except Exception:  # PIL raises many kinds on garbage; any of them means "unknown"
+            return None
+
+
+def _decode_flags(data: bytes) -> int:
+    size = image_size(data)
+    pixels = size[0] * size[1] if size else 0
+    if pixels <= MAX_DECODE_PIXELS:
+        return cv2.IMREAD_COLOR
+    for factor, flag in _REDUCED:
+        if pixels <= MAX_DECODE_PIXELS * factor**2:
+            return flag
+    return cv2.IMREAD_REDUCED_COLOR_8
+
+
+def _jpeg_is_truncated(data: bytes) -> bool:
+    """True for a JPEG whose main image data has no end marker (a cut download or copy).
+
+    Walks the marker segments to the first start-of-scan of the main image (so an EXIF
+    thumbnail's own end marker does not count) and looks for the end-of-image marker after it.
+    Data appended after a complete JPEG (motion photos) is fine.
+    """
+    if data[:3] != b"\xff\xd8\xff":
+        return False
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return True  # the header itself is broken or cut
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker == 0xDA:
+            return data.find(b"\xff\xd9", position) < 0
+        position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+    return True
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -80,7 +179,7 @@ def read_image(path: Path) -> np.ndarray:
         raise FileNotFoundError(f"cannot read image {path}: {exc.strerror}") from exc
     image = decode_image(data)
     if image is None:
-        raise PlaceRecognitionError(f"cannot decode image {path}: not a supported image file")
+        raise PlaceRecognitionError(f"cannot decode image {path}: {why_undecodable(data)}")
     return image
 
 

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from . import ann
 from .fitted import resolve_gallery_model
-from .fsutil import sha256_bytes
+from .fsutil import folder_lock, sha256_bytes
 from .gallery import GalleryRecord, ordered_prefetch
 from .images import (
     PLACES_CSV,
@@ -29,19 +30,14 @@ from .images import (
     default_label,
     list_images,
     read_places,
+    require_gallery,
+    why_undecodable,
 )
-from .index import (
-    IndexFormatError,
-    PlaceIndex,
-    default_index_dir,
-    read_manifest,
-    update_manifest,
-)
+from .index import IndexFormatError, PlaceIndex, default_index_dir, update_manifest
 from .model import EmbeddingModel
+from .resume import ResumeJournal
 
 logger = logging.getLogger(__name__)
-
-LISTING = "listing"  # manifest key: digest of the gallery listing the index was made from
 
 
 @dataclass
@@ -55,8 +51,20 @@ class IndexUpdate:
     removed: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (relpath, reason)
     saved: bool = False
+    changed: bool = False  # records or skipped files differ from the old index
     seconds: float = 0.0
     model: EmbeddingModel | None = None  # the model the vectors are from (maybe gallery-fitted)
+
+
+@dataclass(frozen=True)
+class _Mode:
+    index_mode: str  # exact, auto or a faiss factory string
+    nprobe: int | None  # None: the old index's, else the default
+
+    def keeps(self, index: PlaceIndex) -> bool:
+        """True when this mode would leave ``index`` as it is (same factory and nprobe)."""
+        factory = ann.resolve_factory(self.index_mode, len(index), index.dim)
+        return factory == index.factory and self.nprobe in (None, index.nprobe)
 
 
 @dataclass(frozen=True)
@@ -77,73 +85,125 @@ def update_index(
     progress: bool = False,
     *,
     attach: dict | None = None,
+    index_mode: str = "auto",
+    nprobe: int | None = None,
 ) -> IndexUpdate:
     """Bring the index of ``gallery`` up to date with its files and save it if anything changed.
 
     Args:
         index_dir: where the index lives; default ``<gallery>/.place_index/<model key>/``.
         rehash: hash every file even when its size and mtime are unchanged.
-        rebuild: ignore the existing index and embed everything again.
+        rebuild: ignore the existing index (even a damaged one) and embed everything again.
         max_images: index only the first N images (in sorted order).
         attach: manifest entries to record with this index (used by ``fit_to_gallery``).
+        index_mode: ``exact``, ``auto`` (exact below ann.AUTO_EXACT_LIMIT images, else
+            approximate) or a faiss factory string; see ann.py. A change of mode rebuilds the
+            faiss index (not the vectors); an approximate index is trained on the gallery.
+        nprobe: inverted lists visited per query by an approximate index (saved with it).
 
     When the index folder holds a model fitted to this gallery from ``model``
     (``--fit-to-gallery``), that model is used instead; ``IndexUpdate.model`` says which.
+    New vectors go to a resume journal as they are made, so a killed run loses no work; the
+    index is replaced only at the end, in one commit. One writer at a time per index folder.
     """
     started = time.perf_counter()
-    gallery = Path(gallery)
+    gallery = require_gallery(gallery)  # before the lock creates the index folder inside it
     directory = Path(index_dir) if index_dir else default_index_dir(gallery, model.fingerprint)
     if attach is None:
         model = _gallery_model(model, gallery, directory, rebuild)
-    manifest = None if rebuild else read_manifest(directory, missing_ok=True)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # Load the saved index (vectors mapped, then paged in) while the gallery is listed:
-        # listing is mostly stat() calls, which release the GIL. Both are the bulk of a warm
-        # start on a big gallery.
-        loading = pool.submit(_load_mapped, directory, model) if manifest else None
-        files = list_images(gallery)[:max_images]
-        listing = listing_digest(gallery, files)
-        old = loading.result() if loading else None
-    if old is not None and manifest.get(LISTING) == listing and not rehash and not attach:
-        # Same files with the same sizes and mtimes as when the index was saved: nothing to
-        # compare or rebuild, so a big gallery starts in about a second.
-        update = IndexUpdate(old, directory, model=model)
-        update.seconds = time.perf_counter() - started
-        return update
+    with folder_lock(directory, "index"):
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # Load the saved index (vectors mapped, then paged in) while the gallery is listed:
+            # listing is mostly stat() calls, which release the GIL. Both are the bulk of a
+            # warm start on a big gallery.
+            loading = None if rebuild else pool.submit(_load_mapped, directory, model)
+            files = list_images(gallery)[:max_images]
+            listing = listing_digest(gallery, files)
+            old = loading.result() if loading else None
+        mode = _Mode(index_mode, nprobe)
+        unchanged = old is not None and old.listing == listing and mode.keeps(old)
+        if unchanged and not (rehash or attach):
+            # Same files, same sizes and mtimes as when the index was saved, same mode:
+            # nothing to compare or rebuild, so a big gallery starts in about a second.
+            update = IndexUpdate(old, directory, model=model)
+            update.failed = [(entry["path"], entry["reason"]) for entry in old.skipped]
+            update.seconds = time.perf_counter() - started
+            return update
+        journal = ResumeJournal(directory, model.fingerprint.sha256, model.dim)
+        if rebuild:
+            journal.discard()
+        try:
+            update = _update(model, gallery, directory, files, old, journal, rehash, progress, mode)
+            update.index.listing = listing
+            if old is None or update.changed or attach:
+                update.index.attached = dict(attach or {})
+                update.index.save(directory)
+                update.saved = True
+            elif old.listing != listing:  # only a places.csv was touched: no new generation
+                update_manifest(directory, listing=listing)
+        finally:
+            journal.close()
+        journal.discard()  # committed (or nothing was pending)
+    update.seconds = time.perf_counter() - started
+    return update
+
+
+def _update(
+    model: EmbeddingModel,
+    gallery: Path,
+    directory: Path,
+    files: list[ImageFile],
+    old: PlaceIndex | None,
+    journal: ResumeJournal,
+    rehash: bool,
+    progress: bool,
+    mode: _Mode,
+) -> IndexUpdate:
+    """The new index of ``files``: old vectors where the file is unchanged, new ones embedded."""
     old_records = old.records if old else []
+    old_skipped = old.skipped if old else []
     kept, candidates = _split_unchanged(files, old_records, rehash)
-    by_sha = {record.sha256: i for i, record in enumerate(old_records)}
-    reused, new_vectors, failed = _embed_candidates(model, gallery, candidates, by_sha, progress)
-    source = {**kept, **reused}  # relpath -> old row
+    still_failed, candidates = _split_known_failures(candidates, old_skipped)
+    # Old vectors are copied out of faiss only when something changed (100k x 4096 = 1.6 GB).
+    old_vectors = old.vectors() if old and candidates else None
+    known = {r.sha256: old_vectors[i] for i, r in enumerate(old_records)} if candidates else {}
+    pending = journal.read() if candidates else {}  # vectors of a run killed before its commit
+    found, embedded, failed = _embed_candidates(
+        model, gallery, candidates, known, pending, journal, progress
+    )
     places = read_places(gallery, {str(Path(f.relpath).parent) for f in files})
-    records, rows = [], []
-    old_vectors = old.vectors() if old and source else None
+    records, sources = [], []
     for file in files:
-        if file.relpath in source:
-            sha = old_records[source[file.relpath]].sha256
-            rows.append(old_vectors[source[file.relpath]])
-        elif file.relpath in new_vectors:
-            sha, vector = new_vectors[file.relpath]
-            rows.append(vector)
+        if file.relpath in kept:
+            sha, source = old_records[kept[file.relpath]].sha256, kept[file.relpath]
+        elif file.relpath in found:
+            sha, source = found[file.relpath]
         else:
             continue
         records.append(_record(file, sha, places.get(file.relpath)))
-    vectors = np.stack(rows) if rows else np.empty((0, model.dim), np.float32)
-    index = PlaceIndex.build(model.fingerprint, records, vectors)
-    index.attached = dict(attach or {})
-    update = IndexUpdate(index, directory, len(new_vectors), len(reused), failed=failed)
-    update.model = model
-    update.removed = len({r.path for r in old_records} - {r.path for r in records})
-    if not failed:  # a listing with undecodable files is re-examined next time (and reported)
-        index.attached[LISTING] = listing
-    if old is None or records != old_records or attach:
-        index.save(directory)
-        update.saved = True
+        sources.append(source)  # a row of the old index, or a new vector
+    skipped = still_failed + [_skip_entry(file, reason) for file, reason in failed]
+    skipped.sort(key=lambda entry: entry["path"])
+    factory = ann.resolve_factory(mode.index_mode, len(records), model.dim)
+    nprobe = mode.nprobe or (old.nprobe if old is not None else ann.DEFAULT_NPROBE)
+    rebuild = old is None or records != old_records or old.factory != factory
+    changed = rebuild or skipped != old_skipped or nprobe != old.nprobe
+    if not rebuild:
+        index = old
     else:
-        index.generation = old.generation
-        if not failed and manifest.get(LISTING) != listing:
-            update_manifest(directory, **{LISTING: listing})
-    update.seconds = time.perf_counter() - started
+        if old is not None and old_vectors is None:
+            old_vectors = old.vectors()
+        rows = [old_vectors[s] if isinstance(s, int) else s for s in sources]
+        vectors = np.stack(rows) if rows else np.empty((0, model.dim), np.float32)
+        # Same approximate factory: keep its training (PCA, lists, codebooks), re-add vectors.
+        trained = old.trained_index if old is not None and old.factory == factory else None
+        index = PlaceIndex.build(model.fingerprint, records, vectors, factory, trained, progress)
+    index.nprobe = nprobe
+    index.skipped = skipped
+    update = IndexUpdate(index, directory, embedded, len(found) - embedded, model=model)
+    update.failed = [(entry["path"], entry["reason"]) for entry in skipped]
+    update.removed = len({r.path for r in old_records} - {r.path for r in records})
+    update.changed = changed
     return update
 
 
@@ -159,9 +219,10 @@ def _gallery_model(
         raise
 
 
-def _load_mapped(directory: Path, model: EmbeddingModel) -> PlaceIndex:
-    index = PlaceIndex.load(directory, expected=model.fingerprint, mmap=True)
-    index.prefetch()
+def _load_mapped(directory: Path, model: EmbeddingModel) -> PlaceIndex | None:
+    index = PlaceIndex.load_if_present(directory, model.fingerprint, mmap=True)
+    if index is not None:
+        index.prefetch()
     return index
 
 
@@ -200,17 +261,43 @@ def _split_unchanged(
     return kept, candidates
 
 
+def _split_known_failures(
+    candidates: list[ImageFile], skipped: list[dict]
+) -> tuple[list[dict], list[ImageFile]]:
+    """Files that failed before and are unchanged since (not read again), and the others."""
+    by_path = {entry["path"]: entry for entry in skipped}
+    still_failed, others = [], []
+    for file in candidates:
+        entry = by_path.get(file.relpath)
+        if entry and (entry["size"], entry.get("mtime_ns")) == (file.size, file.mtime_ns):
+            still_failed.append(entry)
+        else:
+            others.append(file)
+    return still_failed, others
+
+
+def _skip_entry(file: ImageFile, reason: str) -> dict:
+    return {"path": file.relpath, "reason": reason, "size": file.size, "mtime_ns": file.mtime_ns}
+
+
 def _embed_candidates(
     model: EmbeddingModel,
     gallery: Path,
     candidates: list[ImageFile],
-    known_sha: dict[str, int],
+    known: dict[str, np.ndarray],
+    pending: dict[str, np.ndarray],
+    journal: ResumeJournal,
     progress: bool,
-) -> tuple[dict[str, int], dict[str, tuple[str, np.ndarray]], list[tuple[str, str]]]:
-    """Hash candidates; reuse known content, embed the rest (decoding runs ahead of inference)."""
-    reused: dict[str, int] = {}
-    failed: list[tuple[str, str]] = []
+) -> tuple[dict[str, tuple[str, np.ndarray]], int, list[tuple[ImageFile, str]]]:
+    """Hash candidates; reuse known content, embed the rest (decoding runs ahead of inference).
+
+    Returns relpath -> (sha256, vector) for every candidate that has a vector, how many of
+    them were embedded now, and the files that could not be read or decoded, with why.
+    """
+    found: dict[str, tuple[str, np.ndarray]] = {}
+    failed: list[tuple[ImageFile, str]] = []
     to_embed: list[tuple[str, str]] = []  # (relpath, sha256); images are not kept
+    reusable = {**pending, **known}
 
     def load(file: ImageFile) -> _Loaded:
         try:
@@ -218,10 +305,10 @@ def _embed_candidates(
         except OSError as exc:
             return _Loaded(file, None, error=f"cannot read ({exc.strerror})")
         sha = sha256_bytes(data)
-        if sha in known_sha:
+        if sha in reusable:
             return _Loaded(file, sha)
         image = decode_image(data)
-        return _Loaded(file, sha, image, None if image is not None else "cannot decode")
+        return _Loaded(file, sha, image, None if image is not None else why_undecodable(data))
 
     bar = tqdm(total=len(candidates), unit="img", desc="indexing", disable=not progress)
 
@@ -229,22 +316,22 @@ def _embed_candidates(
         for loaded in ordered_prefetch(load, candidates):
             if loaded.error:
                 logger.warning("skipping %s: %s", gallery / loaded.file.relpath, loaded.error)
-                failed.append((loaded.file.relpath, loaded.error))
+                failed.append((loaded.file, loaded.error))
                 bar.update()
             elif loaded.image is None:
-                reused[loaded.file.relpath] = known_sha[loaded.sha256]
+                found[loaded.file.relpath] = (loaded.sha256, reusable[loaded.sha256])
                 bar.update()
             else:
                 to_embed.append((loaded.file.relpath, loaded.sha256))
                 yield loaded.image
 
-    embedded = {}
     with bar:
         for position, vector in enumerate(model.embed_iter(images())):
             relpath, sha = to_embed[position]
-            embedded[relpath] = (sha, vector)
+            journal.append(sha, vector)
+            found[relpath] = (sha, vector)
             bar.update()
-    return reused, embedded, failed
+    return found, len(to_embed), failed
 
 
 def _record(file: ImageFile, sha256: str, place: PlaceInfo | None) -> GalleryRecord:

@@ -18,6 +18,7 @@ import openvino as ov
 
 from .errors import PlaceRecognitionError
 from .fitting import FIT_PRECISION, HeadSettings, calibration_scenes, fit_head, local_features
+from .fsutil import atomic_write_text
 from .images import list_images, read_image
 from .irio import save_ir
 from .lite import (
@@ -110,11 +111,21 @@ def calibrate_on_generated_set(model_path: Path) -> float:
 
 
 def ensure_lite_model(path: Path = LITE_PATH, progress: bool = False) -> Path:
-    """The default netvlad-lite IR, built from the committed backbone on first use (~1 min)."""
+    """The default netvlad-lite IR, built from the committed backbone on first use (~1 min).
+
+    A ``.recipe`` file beside the IR names the recipe it was built with; when the project's
+    recipe has changed since (an update of the code), the IR is built again, so an old build
+    never silently stands in for the current model.
+    """
     path = Path(path)
-    if not path.is_file():
-        logger.warning("building %s from the committed backbone (once, about a minute)", path)
+    stamp = path.with_suffix(".recipe")
+    wanted = repr(LiteRecipe())
+    built = stamp.read_text(encoding="utf-8") if stamp.is_file() else None
+    if not path.is_file() or built != wanted:
+        why = "once, about a minute" if not path.is_file() else "its recipe changed"
+        logger.warning("building %s from the committed backbone (%s)", path, why)
         build_lite(path, progress=progress)
+        atomic_write_text(stamp, wanted)
     return path
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import openvino as ov
 
 from .devices import check_device, compile_config, precision_in_effect
-from .errors import PlaceRecognitionError
+from .errors import PlaceRecognitionError, RuntimeFailure
 from .fingerprint import ModelFingerprint, model_digest
 from .preprocess import InputSpec, as_bgr, embed_preprocessing, input_spec, output_dim
 
@@ -47,6 +47,11 @@ def read_model(path: Path, core: ov.Core | None = None) -> ov.Model:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"model file not found: {path} (see README, 'Models')")
+    if path.suffix.lower() == ".xml" and not path.with_suffix(".bin").is_file():
+        raise FileNotFoundError(
+            f"model weights not found: {path.with_suffix('.bin')} (an IR's .xml needs its .bin "
+            "beside it, with the same name)"
+        )
     try:
         return (core or ov.Core()).read_model(path)
     except RuntimeError as exc:
@@ -163,7 +168,7 @@ class EmbeddingModel:
             graph = model if host_preprocessing else embed_preprocessing(model, self.input)
             self._compiled = core.compile_model(graph, device, config)
         except RuntimeError as exc:
-            raise PlaceRecognitionError(f"cannot compile {self.path} on {device}: {exc}") from exc
+            raise RuntimeFailure(f"cannot compile {self.path} on {device}: {exc}") from exc
         self.precision: str = precision_in_effect(self._compiled)
         optimal = self._compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
         self.num_requests: int = num_requests or max(2, int(optimal))

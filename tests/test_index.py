@@ -13,6 +13,7 @@ from place_recognition.index import (
     MANIFEST,
     IndexFormatError,
     IndexMismatchError,
+    IndexWriteError,
     PlaceIndex,
     l2_normalize,
 )
@@ -61,7 +62,7 @@ def test_search_with_k_beyond_the_gallery_and_an_empty_index():
 def test_save_load_round_trip(tmp_path):
     index, vectors = _index(5)
     index.save(tmp_path)
-    loaded = PlaceIndex.load(tmp_path, expected=FP, verify=True)
+    loaded = PlaceIndex.load(tmp_path, expected=FP)
     assert loaded.records == index.records and loaded.fingerprint == FP
     np.testing.assert_allclose(loaded.vectors(), vectors, atol=1e-6)
     assert [m.id for m in loaded.search(vectors[3], 2)[0]] == [
@@ -98,10 +99,10 @@ def test_a_crash_before_the_manifest_leaves_the_old_index(tmp_path, monkeypatch)
         "atomic_write_text",
         lambda path, text: crash() if path.name == MANIFEST else real_write(path, text),
     )
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(IndexWriteError, match="disk full"):
         new.save(tmp_path)
     monkeypatch.undo()
-    assert len(PlaceIndex.load(tmp_path, verify=True)) == 4  # old generation, intact
+    assert len(PlaceIndex.load(tmp_path)) == 4  # old generation, intact
 
 
 def test_another_models_index_is_refused_showing_both_fingerprints(tmp_path):
@@ -120,14 +121,14 @@ def test_truncated_index_file_is_named_in_the_error(tmp_path):
         PlaceIndex.load(tmp_path)
 
 
-def test_same_size_corruption_is_caught_by_verify(tmp_path):
+def test_same_size_corruption_is_caught_by_the_sha256_check(tmp_path):
     _index(3)[0].save(tmp_path)
     records = next(tmp_path.glob("records.*.jsonl"))
     data = bytearray(records.read_bytes())
     data[20] ^= 1
     records.write_bytes(bytes(data))
     with pytest.raises(IndexFormatError, match="sha256"):
-        PlaceIndex.load(tmp_path, verify=True)
+        PlaceIndex.load(tmp_path)
 
 
 def test_newer_format_and_damaged_manifest_are_refused(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 
 from place_recognition.images import list_images
 from place_recognition.index import PlaceIndex, default_index_dir, read_manifest
-from place_recognition.indexing import LISTING, listing_digest, update_index
+from place_recognition.indexing import listing_digest, update_index
 from place_recognition.model import EmbeddingModel
 from place_recognition.recognizer import PlaceRecognizer
 
@@ -142,7 +142,7 @@ def test_rehash_checks_every_file(model, image_dir):
 def test_unchanged_listing_loads_the_index_as_saved_and_edits_are_still_seen(model, image_dir):
     first = update_index(model, image_dir)
     manifest = read_manifest(first.directory)
-    assert manifest[LISTING] == listing_digest(image_dir, list_images(image_dir))
+    assert manifest["listing"] == listing_digest(image_dir, list_images(image_dir))
     warm = update_index(model, image_dir)  # the fast path: same listing
     assert not warm.saved and warm.embedded == warm.reused == warm.removed == 0
     assert warm.index.records == first.index.records

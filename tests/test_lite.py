@@ -107,3 +107,23 @@ def test_refit_replaces_only_the_head(backbone_ir, tmp_path):
     image = scene(3, 80, 80)
     expected = head_reference(local.embed(image).reshape(-1, 112), second_params)
     np.testing.assert_allclose(model.embed(image), expected, atol=2e-4)
+
+
+def test_default_build_is_redone_when_the_recipe_changed(tmp_path, monkeypatch):
+    from place_recognition import lite_build
+
+    builds = []
+
+    def fake_build(path, progress=False):  # the real build takes a minute; the rule is tested
+        builds.append(path)
+        path.write_text("ir")
+
+    monkeypatch.setattr(lite_build, "build_lite", fake_build)
+    path = tmp_path / "netvlad-lite.xml"
+    lite_build.ensure_lite_model(path)
+    lite_build.ensure_lite_model(path)
+    assert len(builds) == 1  # built once, then reused
+    path.with_suffix(".recipe").write_text("LiteRecipe(dim=512)")  # an older code's build
+    lite_build.ensure_lite_model(path)
+    assert len(builds) == 2
+    assert path.with_suffix(".recipe").read_text() == repr(lite_build.LiteRecipe())

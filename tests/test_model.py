@@ -122,6 +122,7 @@ def test_missing_and_broken_model_files(tmp_path):
         EmbeddingModel(tmp_path / "nope.xml")
     broken = tmp_path / "broken.xml"
     broken.write_text("<net>")
+    broken.with_suffix(".bin").write_bytes(b"")
     with pytest.raises(PlaceRecognitionError, match="cannot read model .*broken.xml"):
         EmbeddingModel(broken)
 

@@ -9,7 +9,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..devices import PERFORMANCE_HINTS, PRECISIONS
-from ..errors import PlaceRecognitionError
+from ..errors import (
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_RUNTIME,
+    PlaceRecognitionError,
+)
 from ..lite_build import ensure_lite_model
 from ..model import EmbeddingModel
 
@@ -67,13 +73,43 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_index_mode_args(parser: argparse.ArgumentParser, building: bool) -> None:
+    """--index-mode (when building) and --nprobe."""
+    group = parser.add_argument_group("index mode")
+    if building:
+        group.add_argument(
+            "--index-mode",
+            default="auto",
+            metavar="MODE",
+            help="exact, auto (default: exact below 200,000 images, else IVF + 8-bit codes "
+            "trained on the gallery, re-ranked exactly) or a faiss factory string such as "
+            "IVF1024,PQ64 or PCAR128,HNSW32",
+        )
+    group.add_argument(
+        "--nprobe",
+        type=positive_int,
+        default=None,
+        help="approximate index: inverted lists visited per query (more: slower, closer to "
+        "exact; default: the index's own, 64 when built)",
+    )
+
+
 def add_verbosity_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error (and log details)"
+    )
 
 
 def setup_logging(args: argparse.Namespace) -> None:
-    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    level = (
+        logging.DEBUG
+        if args.verbose or args.debug
+        else logging.WARNING
+        if args.quiet
+        else logging.INFO
+    )
     logging.basicConfig(level=level, format="[%(levelname)s] %(message)s", stream=sys.stderr)
 
 
@@ -115,15 +151,39 @@ def run(
     parser: argparse.ArgumentParser,
     argv: Sequence[str] | None,
 ) -> int:
-    """Parse, log argv, call ``main``; user errors become one line on stderr and exit code 2."""
-    args = parser.parse_args(argv)
+    """Parse, log argv, call ``main``; errors become one line on stderr and an exit code.
+
+    Exit codes (errors.py): 2 for usage and input errors, 1 for runtime failures and internal
+    errors, 130 when interrupted. ``--debug`` re-raises, so Python shows the traceback.
+    """
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2, already printed)
+        return EXIT_OK if not exc.code else EXIT_INPUT
     setup_logging(args)
     logger.debug("argv: %s", list(sys.argv if argv is None else argv))
     try:
         return main(args)
-    except (PlaceRecognitionError, FileNotFoundError, NotADirectoryError) as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if getattr(args, "debug", False):
+            raise
+        code, message = _describe_failure(exc)
+        print(f"{parser.prog}: error: {message}", file=sys.stderr)
+        return code
+
+
+def _describe_failure(exc: Exception) -> tuple[int, str]:
+    """(exit code, one line) for an exception that ends a command."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, PlaceRecognitionError):
+        return exc.exit_code, text
+    if isinstance(exc, (FileNotFoundError, NotADirectoryError, IsADirectoryError)):
+        return EXIT_INPUT, text
+    if isinstance(exc, OSError):  # disk full, permission denied ...: the machine, not the input
+        return EXIT_RUNTIME, text
+    if isinstance(exc, RuntimeError):  # raised by OpenVINO and faiss themselves
+        return EXIT_RUNTIME, f"runtime error: {text}"
+    return EXIT_RUNTIME, f"internal error ({type(exc).__name__}: {text}); --debug shows where"

@@ -8,7 +8,14 @@ from pathlib import Path
 
 from ..gallery_fit import fit_to_gallery
 from ..indexing import update_index
-from ._common import add_model_args, add_verbosity_args, load_model, positive_int, run
+from ._common import (
+    add_index_mode_args,
+    add_model_args,
+    add_verbosity_args,
+    load_model,
+    positive_int,
+    run,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ignore the existing index and embed every image again",
     )
+    add_index_mode_args(parser, building=True)
     fit = parser.add_argument_group("fitting to the gallery (netvlad-lite only)")
     fit.add_argument(
         "--fit-to-gallery",
@@ -85,6 +93,8 @@ def _main(args: argparse.Namespace) -> int:
             rebuild=args.rebuild,
             max_images=args.gallery_size,
             progress=not args.quiet,
+            index_mode=args.index_mode,
+            nprobe=args.nprobe,
         )
     for relpath, reason in update.failed:
         print(f"skipped {args.gallery / relpath}: {reason}")
@@ -92,9 +102,15 @@ def _main(args: argparse.Namespace) -> int:
     print(
         f"{len(update.index)} images indexed ({update.embedded} embedded, {update.reused} reused, "
         f"{update.removed} removed, {len(update.failed)} failed) in {update.seconds:.1f} s; "
-        f"index {state}: {update.directory}"
+        f"index {state} ({_describe_mode(update.index)}): {update.directory}"
     )
     return 0
+
+
+def _describe_mode(index) -> str:
+    if index.factory == "Flat":
+        return "exact search"
+    return f"{index.factory}, nprobe {index.nprobe}, re-ranked exactly"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

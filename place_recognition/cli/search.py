@@ -9,7 +9,14 @@ from pathlib import Path
 
 from ..images import read_image
 from ..recognizer import PlaceRecognizer
-from ._common import add_model_args, add_verbosity_args, load_model, positive_int, run
+from ._common import (
+    add_index_mode_args,
+    add_model_args,
+    add_verbosity_args,
+    load_model,
+    positive_int,
+    run,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,12 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
         "-k", "--top-k", type=positive_int, default=5, help="matches per query (default 5)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON line per query")
+    add_index_mode_args(parser, building=False)
     add_verbosity_args(parser)
     return parser
 
 
 def _main(args: argparse.Namespace) -> int:
     recognizer = PlaceRecognizer.open(load_model(args), args.gallery, args.index)
+    if args.nprobe:
+        recognizer.index.nprobe = args.nprobe
     for query in args.input:
         matches = recognizer.match(read_image(query), k=args.top_k)
         if args.json:

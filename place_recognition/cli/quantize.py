@@ -1,0 +1,57 @@
+"""INT8 copy of an IR: ``scripts/quantize_int8.py -m MODEL --calibration DIR [-o OUT]``."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..quantize import quantize_int8
+from ._common import add_verbosity_args, positive_int, resolve_model_path, run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="quantize_int8",
+        description="Post-training INT8 quantization with NNCF (pip install -r "
+        "scripts/requirements-int8.txt). The result has the same interface as the input IR.",
+    )
+    parser.add_argument(
+        "-m",
+        "--model",
+        type=Path,
+        default=None,
+        help="IR to quantize (default: models/netvlad-tf.xml when it exists, else netvlad-lite)",
+    )
+    parser.add_argument(
+        "--calibration",
+        type=Path,
+        required=True,
+        help="folder of images like those the model will see (e.g. the gallery; never the "
+        "queries you evaluate on)",
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, default=None, help="output IR (default: MODEL-int8.xml)"
+    )
+    parser.add_argument(
+        "--subset", type=positive_int, default=300, help="calibration images used (default 300)"
+    )
+    parser.add_argument(
+        "--whole-model",
+        action="store_true",
+        help="quantize the NetVLAD head and whitening too (default: only the backbone)",
+    )
+    add_verbosity_args(parser)
+    return parser
+
+
+def _main(args: argparse.Namespace) -> int:
+    model = resolve_model_path(args.model)
+    output = args.output or model.with_name(f"{model.stem}-int8.xml")
+    quantize_int8(model, args.calibration, output, args.subset, float_head=not args.whole_model)
+    print(f"INT8 model: {output}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(_main, build_parser(), argv)

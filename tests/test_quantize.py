@@ -1,0 +1,62 @@
+"""INT8 quantization with NNCF: the result keeps the interface, stays close, and keeps the head
+in float unless asked."""
+
+from __future__ import annotations
+
+import numpy as np
+import openvino as ov
+import pytest
+
+from place_recognition.cli import quantize
+from place_recognition.images import read_image
+from place_recognition.model import EmbeddingModel, rt_value
+from place_recognition.quantize import head_operations
+from place_recognition.samples import write_sample_gallery
+
+from conftest import F32
+
+pytest.importorskip("nncf")
+
+
+def _quantized_inputs(model: ov.Model) -> set[str]:
+    """Names of the operations that take a FakeQuantize output (they run in INT8)."""
+    names = set()
+    for op in model.get_ordered_ops():
+        for value in op.input_values():
+            if value.get_node().get_type_name() == "FakeQuantize":
+                names.add(op.get_friendly_name())
+    return names
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("whole_model", [False, True])
+def test_int8_copy_keeps_the_interface_and_the_descriptors(tiny_ir, tmp_path, whole_model, capsys):
+    gallery = tmp_path / "calibration"
+    write_sample_gallery(gallery, places=6, views=3)
+    output = tmp_path / "int8.xml"
+    argv = ["-m", str(tiny_ir), "--calibration", str(gallery), "-o", str(output), "-q"]
+    assert (
+        quantize.main([*argv, "--subset", "12", *(["--whole-model"] if whole_model else [])]) == 0
+    )
+    assert str(output) in capsys.readouterr().out
+
+    reference = EmbeddingModel(tiny_ir, precision=F32)
+    int8 = EmbeddingModel(output)
+    assert int8.input.size == reference.input.size and int8.dim == reference.dim
+    assert rt_value(ov.Core().read_model(output), "quantized").startswith("int8")
+    images = [read_image(p) for p in sorted(gallery.rglob("*.jpg"))[:6]]
+    cosines = np.sum(int8.embed_batch(images) * reference.embed_batch(images), axis=1)
+    assert cosines.min() > 0.9  # random weights: a loose bound; real recall is in BENCHMARKS.md
+
+    graph = ov.Core().read_model(output)
+    quantized = _quantized_inputs(graph)
+    head = set(head_operations(graph))
+    assert quantized - head  # the backbone runs in INT8
+    assert bool(quantized & head) == whole_model  # the head only when asked
+
+
+def test_missing_calibration_images_is_a_one_line_error(tiny_ir, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    argv = ["-m", str(tiny_ir), "--calibration", str(tmp_path / "empty"), "-q"]
+    assert quantize.main(argv) == 2
+    assert "no images under --calibration" in capsys.readouterr().err
