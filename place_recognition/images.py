@@ -74,10 +74,11 @@ def list_images(root: Path) -> list[ImageFile]:
             continue
         for entry in entries:
             if entry.is_dir():
-                if _folder_id(entry.path) in seen:
+                stat = entry.stat()  # follows a symlink: the folder it leads to
+                if (stat.st_dev, stat.st_ino) in seen:
                     logger.warning("skipping %s: a link to a folder already indexed", entry.path)
                     continue
-                seen.add(_folder_id(entry.path))
+                seen.add((stat.st_dev, stat.st_ino))
                 stack.append((entry.path, f"{prefix}{entry.name}/"))
             elif entry.is_file() and is_image_name(entry.name):
                 stat = entry.stat()

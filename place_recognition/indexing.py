@@ -133,13 +133,14 @@ def update_index(
         if rebuild:
             journal.discard()
         try:
+            recorded = old is not None and old.listing == listing
             update = _update(model, gallery, directory, files, old, journal, rehash, progress, mode)
-            update.index.listing = listing
+            update.index.listing = listing  # (the old index itself when nothing changed)
             if old is None or update.changed or attach:
                 update.index.attached = dict(attach or {})
                 update.index.save(directory)
                 update.saved = True
-            elif old.listing != listing:  # only a places.csv was touched: no new generation
+            elif not recorded:  # same records, new listing: record it for the next fast start
                 update_manifest(directory, listing=listing)
         finally:
             journal.close()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from place_recognition.images import list_images
-from place_recognition.index import PlaceIndex, default_index_dir, read_manifest
+from place_recognition.index import PlaceIndex, default_index_dir, read_manifest, update_manifest
 from place_recognition.indexing import listing_digest, update_index
 from place_recognition.model import EmbeddingModel
 from place_recognition.recognizer import PlaceRecognizer
@@ -137,6 +137,16 @@ def test_rehash_checks_every_file(model, image_dir):
     update_index(model, image_dir)
     update = update_index(model, image_dir, rehash=True)
     assert (update.embedded, update.reused, update.saved) == (0, 7, False)
+
+
+def test_an_index_without_its_listing_gets_it_recorded_for_the_next_fast_start(model, image_dir):
+    first = update_index(model, image_dir)
+    update_manifest(first.directory, listing=None)  # as written before listings were recorded
+    second = update_index(model, image_dir)
+    assert not second.saved and second.embedded == 0
+    digest = listing_digest(image_dir, list_images(image_dir))
+    assert read_manifest(first.directory)["listing"] == digest
+    assert update_index(model, image_dir).index.listing == digest
 
 
 def test_unchanged_listing_loads_the_index_as_saved_and_edits_are_still_seen(model, image_dir):
