@@ -62,7 +62,8 @@ def list_images(root: Path) -> list[ImageFile]:
     """
     root = require_gallery(root)
     found: list[ImageFile] = []
-    seen = {_folder_id(root)}
+    root_stat = root.stat()
+    seen = {(root_stat.st_dev, root_stat.st_ino)}  # folders walked, by device and inode
     stack = [(str(root), "")]  # (folder on disk, its POSIX path relative to root + "/")
     while stack:
         folder, prefix = stack.pop()
@@ -85,11 +86,6 @@ def list_images(root: Path) -> list[ImageFile]:
                 found.append(ImageFile(prefix + entry.name, stat.st_size, stat.st_mtime_ns))
     found.sort()  # by relpath, the first field (paths are unique)
     return found
-
-
-def _folder_id(path: str | Path) -> tuple[int, int]:
-    stat = Path(path).stat()
-    return stat.st_dev, stat.st_ino
 
 
 def default_label(relpath: str) -> str:
