@@ -58,12 +58,17 @@ class IndexUpdate:
 
 @dataclass(frozen=True)
 class _Mode:
-    index_mode: str  # exact, auto or a faiss factory string
+    index_mode: str | None  # exact, auto or a faiss factory string; None: the old index's
     nprobe: int | None  # None: the old index's, else the default
+
+    def factory(self, old: PlaceIndex | None, count: int, dim: int) -> str:
+        if self.index_mode is None and old is not None:
+            return old.factory
+        return ann.resolve_factory(self.index_mode or "auto", count, dim)
 
     def keeps(self, index: PlaceIndex) -> bool:
         """True when this mode would leave ``index`` as it is (same factory and nprobe)."""
-        factory = ann.resolve_factory(self.index_mode, len(index), index.dim)
+        factory = self.factory(index, len(index), index.dim)
         return factory == index.factory and self.nprobe in (None, index.nprobe)
 
 
@@ -85,7 +90,7 @@ def update_index(
     progress: bool = False,
     *,
     attach: dict | None = None,
-    index_mode: str = "auto",
+    index_mode: str | None = "auto",
     nprobe: int | None = None,
 ) -> IndexUpdate:
     """Bring the index of ``gallery`` up to date with its files and save it if anything changed.
@@ -99,6 +104,7 @@ def update_index(
         index_mode: ``exact``, ``auto`` (exact below ann.AUTO_EXACT_LIMIT images, else
             approximate) or a faiss factory string; see ann.py. A change of mode rebuilds the
             faiss index (not the vectors); an approximate index is trained on the gallery.
+            None keeps the saved index's mode (``auto`` for a new index).
         nprobe: inverted lists visited per query by an approximate index (saved with it).
 
     When the index folder holds a model fitted to this gallery from ``model``
@@ -185,7 +191,7 @@ def _update(
         sources.append(source)  # a row of the old index, or a new vector
     skipped = still_failed + [_skip_entry(file, reason) for file, reason in failed]
     skipped.sort(key=lambda entry: entry["path"])
-    factory = ann.resolve_factory(mode.index_mode, len(records), model.dim)
+    factory = mode.factory(old, len(records), model.dim)
     nprobe = mode.nprobe or (old.nprobe if old is not None else ann.DEFAULT_NPROBE)
     rebuild = old is None or records != old_records or old.factory != factory
     changed = rebuild or skipped != old_skipped or nprobe != old.nprobe

@@ -24,7 +24,14 @@ from ..model import EmbeddingModel
 from ..pipeline import FramePipeline
 from ..sysinfo import cap_thread_pools
 from ..thresholds import resolve_threshold
-from ._common import add_model_args, add_verbosity_args, positive_int, resolve_model_path, run
+from ._common import (
+    add_index_mode_args,
+    add_model_args,
+    add_verbosity_args,
+    positive_int,
+    resolve_model_path,
+    run,
+)
 from ._demo_run import DemoRun, print_summary, run_loop
 
 logger = logging.getLogger("place_recognition.cli.demo")
@@ -121,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ignore the existing index and embed the whole gallery again",
     )
+    add_index_mode_args(parser, building=True, keep_by_default=True)
     parser.add_argument(
         "--batch",
         type=positive_int,
@@ -154,6 +162,8 @@ def _open_gallery(model: EmbeddingModel, args: argparse.Namespace) -> IndexUpdat
             rebuild=args.rebuild,
             max_images=args.gallery_size,
             progress=not args.quiet,
+            index_mode=args.index_mode,
+            nprobe=args.nprobe,
         )
     except (IndexFormatError, IndexMismatchError) as exc:
         raise PlaceRecognitionError(f"{exc} (or run the demo with --rebuild)") from exc
