@@ -77,22 +77,27 @@ class BenchmarkAppResult:
 
 
 def benchmark_app_sweep(
-    model: Path,
+    models: dict[str, Path],
     device: str,
     precision: str,
     seconds: int = 10,
     hints: tuple[str, ...] = HINTS,
     batches: tuple[int, ...] = BATCHES,
     on_command=None,
-) -> BenchmarkAppResult:
-    """``benchmark_app`` for every hint x batch; ``on_command(text)`` sees each command first."""
-    result = BenchmarkAppResult()
+) -> dict[str, BenchmarkAppResult]:
+    """``benchmark_app`` for every hint x batch, for each of ``models`` (name -> IR).
+
+    The models take turns within each configuration, so that a change in the machine's load
+    hits them alike. ``on_command(text)`` sees each command before it runs.
+    """
+    results = {name: BenchmarkAppResult() for name in models}
     for hint in hints:
         for batch in batches:
-            command = benchmark_app_command(model, device, hint, batch, seconds, precision)
-            key = f"{hint} b{batch}"
-            result.commands[key] = " ".join(command)
-            if on_command is not None:
-                on_command(result.commands[key])
-            result.fps[key] = run_benchmark_app(command)
-    return result
+            for name, model in models.items():
+                command = benchmark_app_command(model, device, hint, batch, seconds, precision)
+                key = f"{hint} b{batch}"
+                results[name].commands[key] = " ".join(command)
+                if on_command is not None:
+                    on_command(results[name].commands[key])
+                results[name].fps[key] = run_benchmark_app(command)
+    return results
