@@ -279,6 +279,9 @@ def test_command_trains_exports_and_the_ir_serves_the_other_commands(lite_ir, tm
     best = report["history"][report["best_epoch"]]["recall"]
     assert report["validation_openvino"]["after"] == pytest.approx(best, abs=1e-9)
     assert len(list((tmp_path / "cache").rglob("local-*.npy"))) == 2
+    info = ov.Core().read_model(trained_ir)
+    assert rt_value(info, "vocabulary") == "random, fine-tuned on route"
+    assert float(rt_value(info, "threshold")) == pytest.approx(report["unknown_place_threshold"])
     index = tmp_path / "index"
     assert (
         build_index.main(["-m", str(trained_ir), "-gf", str(data / "ref"), "-o", str(index), "-q"])

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import PlaceRecognitionError
-from ._common import add_verbosity_args, positive_int, resolve_model_path, run
+from ..lite_build import ensure_lite_model
+from ._common import add_verbosity_args, positive_int, run
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="steps between refreshes of the hard-negative cache",
     )
     train.add_argument(
+        "--steps-per-epoch",
+        type=positive_int,
+        default=None,
+        help="at most this many steps per epoch (default: every training query once)",
+    )
+    train.add_argument(
         "--patience",
         type=positive_int,
         default=3,
@@ -118,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         type=Path,
         default=None,
-        help="the netvlad-lite IR to start from (default: the shipped one)",
+        help="the netvlad-lite IR to start from (default: the shipped one, built on first use)",
     )
     out.add_argument(
         "-o",
@@ -163,7 +170,7 @@ def _main(args: argparse.Namespace) -> int:
         ) from exc
     options = RunOptions(
         dataset=args.dataset,
-        base_model=resolve_model_path(args.model),
+        base_model=args.model or ensure_lite_model(progress=not args.quiet),
         output=args.output,
         positions_csv=args.positions,
         position_from_name=args.position_from_name,
@@ -183,6 +190,7 @@ def _main(args: argparse.Namespace) -> int:
         patience=args.patience,
         seed=args.seed,
         loss=args.loss,
+        steps_per_epoch=args.steps_per_epoch,
     )
     report = train_and_export(options, settings, resume=args.resume, progress=not args.quiet)
     before, after = report["validation_openvino"]["before"], report["validation_openvino"]["after"]

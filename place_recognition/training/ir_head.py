@@ -16,7 +16,9 @@ import openvino as ov
 from ..errors import PlaceRecognitionError
 from ..irio import save_ir
 from ..lite import NetVladParams, local_features_output, refit_lite_model
-from ..model import read_model, rt_value
+from ..model import read_model, rt_section, rt_value
+
+_PROVENANCE = ("vocabulary", "vocabulary_images", "whitening_images", "shrinkage", "scene_seed")
 
 
 def _constant(output: ov.Output) -> np.ndarray:
@@ -37,7 +39,7 @@ def _consumers(output: ov.Output, kind: str) -> list[ov.Node]:
 
 def _only(nodes: list[ov.Node], what: str) -> ov.Node:
     if len(nodes) != 1:
-        raise PlaceRecognitionError(f"the model's NetVLAD head has no single {what}")
+        raise ValueError(f"its NetVLAD head has no single {what}")
     return nodes[0]
 
 
@@ -64,7 +66,10 @@ def read_head(model: ov.Model) -> NetVladParams:
     matmul = _only(whitening_matmul, "whitening")
     whitening = _constant(matmul.input_value(1)).T  # stored (C*K, dim)
     bias = _constant(_only(_consumers(matmul.output(0), "Add"), "whitening bias").input_value(1))
-    info = {"base_name": rt_value(model, "name") or model.get_friendly_name()}
+    # Provenance of the base head (its vocabulary source ...) carries over; the threshold does
+    # not: descriptors change, so the trained IR is calibrated again (``run.py``).
+    info = {k: v for k, v in rt_section(model).items() if k in _PROVENANCE}
+    info["base_name"] = rt_value(model, "name") or model.get_friendly_name()
     alpha = float(rt_value(model, "alpha") or "nan")
     return NetVladParams(
         rt_value(model, "tap") or "",

@@ -41,6 +41,7 @@ class TrainSettings:
     seed: int = 0
     loss: str = "ranking"  # or "triplet"
     images_per_place: int = 4  # triplet: images drawn per place
+    steps_per_epoch: int | None = None  # cap: an epoch = a random subset of the tuples
 
 
 @dataclass
@@ -145,7 +146,8 @@ class Trainer:
             items = rng.permutation(labels[counts >= 2])
         else:
             items = rng.permutation(self.train.usable_queries)
-        return [items[i : i + size] for i in range(0, len(items), size)]
+        batches = [items[i : i + size] for i in range(0, len(items), size)]
+        return batches[: self.settings.steps_per_epoch]
 
     def _epoch(self, epoch: int, progress: bool) -> float:
         rng = np.random.default_rng([self.settings.seed, epoch])

@@ -15,6 +15,7 @@ from ..datasets import read_dataset
 from ..evaluating import embed_paths
 from ..evaluation import rank_database, recall_at_n
 from ..fsutil import atomic_write_text
+from ..lite_build import calibrate_on_generated_set
 from ..model import EmbeddingModel
 from .data import build_sets, validation_positives
 from .features import FEATURES_PRECISION, LocalFeatureExtractor
@@ -83,6 +84,7 @@ def train_and_export(
     result = trainer.run(resume=resume, progress=progress)
     head.load_state_dict(result.best_state)
     info = {
+        "vocabulary": f"{params.info.get('vocabulary', 'k-means')}, fine-tuned on {dataset.name}",
         "trained_on": dataset.name,
         "trained_epochs": str(result.best_epoch),
         "trained_loss": settings.loss,
@@ -91,8 +93,10 @@ def train_and_export(
     exported = export_trained(
         options.base_model, head.to_params(info), output / TRAINED_IR, options.fp16
     )
+    threshold = calibrate_on_generated_set(exported)  # as the shipped build does
     report = {
         "dataset": dataset.name,
+        "unknown_place_threshold": threshold,
         "split": split.describe(),
         "base_model": str(options.base_model),
         "trained_model": str(exported),
