@@ -53,7 +53,15 @@ def require_gallery(root: Path) -> Path:
 
 
 def list_images(root: Path) -> list[ImageFile]:
-    """All images under ``root``, recursively, sorted by relative path.
+    """All images under ``root``, recursively, sorted by relative path: see walk_gallery."""
+    return walk_gallery(root)[0]
+
+
+def walk_gallery(
+    root: Path, side_names: frozenset[str] = frozenset()
+) -> tuple[list[ImageFile], list[ImageFile]]:
+    """The images under ``root``, recursively, sorted by relative path, and the files named in
+    ``side_names`` (such as ``places.csv``) met on the way, in walk order.
 
     Every common extension counts, in any letter case. Hidden folders (such as the
     ``.place_index`` folder where indexes live) and hidden files are skipped. Symlinked folders
@@ -62,6 +70,7 @@ def list_images(root: Path) -> list[ImageFile]:
     """
     root = require_gallery(root)
     found: list[ImageFile] = []
+    side: list[ImageFile] = []
     root_stat = root.stat()
     seen = {(root_stat.st_dev, root_stat.st_ino)}  # folders walked, by device and inode
     stack = [(str(root), "")]  # (folder on disk, its POSIX path relative to root + "/")
@@ -81,11 +90,14 @@ def list_images(root: Path) -> list[ImageFile]:
                     continue
                 seen.add((stat.st_dev, stat.st_ino))
                 stack.append((entry.path, f"{prefix}{entry.name}/"))
-            elif entry.is_file() and is_image_name(entry.name):
+            elif entry.is_file():
+                into = found if is_image_name(entry.name) else side
+                if into is side and entry.name not in side_names:
+                    continue
                 stat = entry.stat()
-                found.append(ImageFile(prefix + entry.name, stat.st_size, stat.st_mtime_ns))
+                into.append(ImageFile(prefix + entry.name, stat.st_size, stat.st_mtime_ns))
     found.sort()  # by relpath, the first field (paths are unique)
-    return found
+    return found, side
 
 
 def default_label(relpath: str) -> str:

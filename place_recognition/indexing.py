@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,9 +28,9 @@ from .images import (
     PlaceInfo,
     decode_image,
     default_label,
-    list_images,
     read_places,
     require_gallery,
+    walk_gallery,
     why_undecodable,
 )
 from .index import IndexFormatError, PlaceIndex, default_index_dir, update_manifest
@@ -58,12 +58,17 @@ class IndexUpdate:
 
 @dataclass(frozen=True)
 class _Mode:
-    index_mode: str  # exact, auto or a faiss factory string
+    index_mode: str | None  # exact, auto or a faiss factory string; None: the old index's
     nprobe: int | None  # None: the old index's, else the default
+
+    def factory(self, old: PlaceIndex | None, count: int, dim: int) -> str:
+        if self.index_mode is None and old is not None:
+            return old.factory
+        return ann.resolve_factory(self.index_mode or "auto", count, dim)
 
     def keeps(self, index: PlaceIndex) -> bool:
         """True when this mode would leave ``index`` as it is (same factory and nprobe)."""
-        factory = ann.resolve_factory(self.index_mode, len(index), index.dim)
+        factory = self.factory(index, len(index), index.dim)
         return factory == index.factory and self.nprobe in (None, index.nprobe)
 
 
@@ -85,8 +90,9 @@ def update_index(
     progress: bool = False,
     *,
     attach: dict | None = None,
-    index_mode: str = "auto",
+    index_mode: str | None = "auto",
     nprobe: int | None = None,
+    listing: GalleryListing | Future | None = None,
 ) -> IndexUpdate:
     """Bring the index of ``gallery`` up to date with its files and save it if anything changed.
 
@@ -99,7 +105,10 @@ def update_index(
         index_mode: ``exact``, ``auto`` (exact below ann.AUTO_EXACT_LIMIT images, else
             approximate) or a faiss factory string; see ann.py. A change of mode rebuilds the
             faiss index (not the vectors); an approximate index is trained on the gallery.
+            None keeps the saved index's mode (``auto`` for a new index).
         nprobe: inverted lists visited per query by an approximate index (saved with it).
+        listing: ``list_gallery(gallery, max_images)`` made ahead, or the Future of it (a
+            thread listing the gallery while the caller compiled its model); None: made here.
 
     When the index folder holds a model fitted to this gallery from ``model``
     (``--fit-to-gallery``), that model is used instead; ``IndexUpdate.model`` says which.
@@ -117,11 +126,13 @@ def update_index(
             # listing is mostly stat() calls, which release the GIL. Both are the bulk of a
             # warm start on a big gallery.
             loading = None if rebuild else pool.submit(_load_mapped, directory, model)
-            files = list_images(gallery)[:max_images]
-            listing = listing_digest(gallery, files)
+            if isinstance(listing, Future):
+                listing = listing.result()
+            listed = listing or list_gallery(gallery, max_images)
+            files, digest = listed.files, listed.digest
             old = loading.result() if loading else None
         mode = _Mode(index_mode, nprobe)
-        unchanged = old is not None and old.listing == listing and mode.keeps(old)
+        unchanged = old is not None and old.listing == digest and mode.keeps(old)
         if unchanged and not (rehash or attach):
             # Same files, same sizes and mtimes as when the index was saved, same mode:
             # nothing to compare or rebuild, so a big gallery starts in about a second.
@@ -133,15 +144,15 @@ def update_index(
         if rebuild:
             journal.discard()
         try:
-            recorded = old is not None and old.listing == listing
+            recorded = old is not None and old.listing == digest
             update = _update(model, gallery, directory, files, old, journal, rehash, progress, mode)
-            update.index.listing = listing  # (the old index itself when nothing changed)
+            update.index.listing = digest  # (the old index itself when nothing changed)
             if old is None or update.changed or attach:
                 update.index.attached = dict(attach or {})
                 update.index.save(directory)
                 update.saved = True
             elif not recorded:  # same records, new listing: record it for the next fast start
-                update_manifest(directory, listing=listing)
+                update_manifest(directory, listing=digest)
         finally:
             journal.close()
         journal.discard()  # committed (or nothing was pending)
@@ -185,7 +196,7 @@ def _update(
         sources.append(source)  # a row of the old index, or a new vector
     skipped = still_failed + [_skip_entry(file, reason) for file, reason in failed]
     skipped.sort(key=lambda entry: entry["path"])
-    factory = ann.resolve_factory(mode.index_mode, len(records), model.dim)
+    factory = mode.factory(old, len(records), model.dim)
     nprobe = mode.nprobe or (old.nprobe if old is not None else ann.DEFAULT_NPROBE)
     rebuild = old is None or records != old_records or old.factory != factory
     changed = rebuild or skipped != old_skipped or nprobe != old.nprobe
@@ -227,8 +238,28 @@ def _load_mapped(directory: Path, model: EmbeddingModel) -> PlaceIndex | None:
     return index
 
 
-def listing_digest(gallery: Path, files: list[ImageFile]) -> str:
-    """sha256 over the gallery's image paths, sizes and mtimes, and its places.csv files' stats.
+@dataclass(frozen=True)
+class GalleryListing:
+    """A gallery's images (path, size, mtime) and the digest that says whether they changed."""
+
+    files: list[ImageFile]
+    digest: str
+
+
+def list_gallery(gallery: Path, max_images: int | None = None) -> GalleryListing:
+    """The listing ``update_index`` works from: one walk, stat calls only, no file read.
+
+    Slow on a big gallery (100k files: about half a second of stat calls), so a caller with
+    other start-up work (the demo, compiling its model) may make it ahead, in a thread.
+    """
+    files, side = walk_gallery(gallery, frozenset({PLACES_CSV}))
+    files = files[:max_images]
+    return GalleryListing(files, listing_digest(files, side))
+
+
+def listing_digest(files: list[ImageFile], places_files: list[ImageFile]) -> str:
+    """sha256 over the image paths, sizes and mtimes and the stats of the places.csv files in
+    their folders.
 
     Equal digests mean the files an index was made from are all still there, unchanged as far
     as ``update_index`` looks (it hashes content only when size or mtime changed).
@@ -236,11 +267,10 @@ def listing_digest(gallery: Path, files: list[ImageFile]) -> str:
     digest = hashlib.sha256()
     digest.update("".join(f"{f.relpath}\0{f.size}\0{f.mtime_ns}\n" for f in files).encode())
     # String ops, not Path objects: this runs on every start, over up to 100k+ paths.
-    for folder in sorted({file.relpath.rpartition("/")[0] or "." for file in files}):
-        csv_path = Path(gallery) / folder / PLACES_CSV
-        if csv_path.is_file():
-            stat = csv_path.stat()
-            digest.update(f"{folder}/{PLACES_CSV}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    folders = {file.relpath.rpartition("/")[0] for file in files}
+    for csv in sorted(places_files):
+        if csv.relpath.rpartition("/")[0] in folders:
+            digest.update(f"{csv.relpath}\0{csv.size}\0{csv.mtime_ns}\n".encode())
     return digest.hexdigest()
 
 

@@ -138,6 +138,18 @@ def test_indexing_switches_modes_without_embedding_again(tiny_ir, image_dir, cap
     assert "not a faiss index factory string" in capsys.readouterr().err
 
 
+def test_without_a_mode_the_saved_index_keeps_its_own(tiny_ir, image_dir):
+    """The demo's default: starting it never rebuilds an index made in another mode."""
+    model = EmbeddingModel(tiny_ir, precision=F32)
+    update_index(model, image_dir, index_mode="PCAR4,IVF2,Flat", nprobe=2)
+    kept = update_index(model, image_dir, index_mode=None)
+    assert not kept.saved and kept.index.factory == "PCAR4,IVF2,Flat"
+    (image_dir / "lonely.bmp").unlink()
+    changed = update_index(model, image_dir, index_mode=None)
+    assert changed.saved and changed.index.factory == "PCAR4,IVF2,Flat"
+    assert update_index(model, image_dir, index_mode="auto").index.factory == "Flat"
+
+
 def test_search_benchmark_runs_end_to_end_on_a_tiny_model(tiny_ir, tmp_path, capsys):
     from place_recognition.cli import bench_search
     from place_recognition.samples import write_sample_dataset

@@ -9,9 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from place_recognition.images import list_images
 from place_recognition.index import PlaceIndex, default_index_dir, read_manifest, update_manifest
-from place_recognition.indexing import listing_digest, update_index
+from place_recognition.indexing import list_gallery, update_index
 from place_recognition.model import EmbeddingModel
 from place_recognition.recognizer import PlaceRecognizer
 
@@ -144,7 +143,7 @@ def test_an_index_without_its_listing_gets_it_recorded_for_the_next_fast_start(m
     update_manifest(first.directory, listing=None)  # as written before listings were recorded
     second = update_index(model, image_dir)
     assert not second.saved and second.embedded == 0
-    digest = listing_digest(image_dir, list_images(image_dir))
+    digest = list_gallery(image_dir).digest
     assert read_manifest(first.directory)["listing"] == digest
     assert update_index(model, image_dir).index.listing == digest
 
@@ -152,7 +151,7 @@ def test_an_index_without_its_listing_gets_it_recorded_for_the_next_fast_start(m
 def test_unchanged_listing_loads_the_index_as_saved_and_edits_are_still_seen(model, image_dir):
     first = update_index(model, image_dir)
     manifest = read_manifest(first.directory)
-    assert manifest["listing"] == listing_digest(image_dir, list_images(image_dir))
+    assert manifest["listing"] == list_gallery(image_dir).digest
     warm = update_index(model, image_dir)  # the fast path: same listing
     assert not warm.saved and warm.embedded == warm.reused == warm.removed == 0
     assert warm.index.records == first.index.records

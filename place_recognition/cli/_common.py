@@ -73,17 +73,25 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_index_mode_args(parser: argparse.ArgumentParser, building: bool) -> None:
-    """--index-mode (when building) and --nprobe."""
+def add_index_mode_args(
+    parser: argparse.ArgumentParser, building: bool, keep_by_default: bool = False
+) -> None:
+    """--index-mode (when building) and --nprobe.
+
+    ``keep_by_default``: without --index-mode, an existing index keeps its mode (the demo, so
+    that starting it never rebuilds an index that build_index made in another mode).
+    """
     group = parser.add_argument_group("index mode")
     if building:
+        default = "the saved index's mode; auto for a new index" if keep_by_default else "auto"
         group.add_argument(
             "--index-mode",
-            default="auto",
+            default=None if keep_by_default else "auto",
             metavar="MODE",
-            help="exact, auto (default: exact below 200,000 images, else IVF + 8-bit codes "
-            "trained on the gallery, re-ranked exactly) or a faiss factory string such as "
-            "IVF1024,PQ64 or PCAR128,HNSW32",
+            help="exact, auto (exact below 200,000 images, else IVF + 8-bit codes trained on "
+            "the gallery, re-ranked exactly) or a faiss factory string such as IVF1024,PQ64 or "
+            f"PCAR128,HNSW32 (default: {default}); a change of mode rebuilds the faiss index "
+            "from the stored vectors, nothing is embedded again",
         )
     group.add_argument(
         "--nprobe",

@@ -25,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
         "embeds only new or changed images and drops deleted ones.",
     )
     add_model_args(parser)
+    # Indexing wants images per second, not the first answer soon (--hint LATENCY overrides).
+    parser.set_defaults(hint="THROUGHPUT")
     parser.add_argument(
         "-gf",
         "--gallery",

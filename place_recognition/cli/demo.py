@@ -13,18 +13,26 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import PlaceRecognitionError
 from ..fingerprint import cache_dir
 from ..frames import ThreadedReader, open_source
 from ..index import IndexFormatError, IndexMismatchError
-from ..indexing import IndexUpdate, update_index
+from ..indexing import IndexUpdate, list_gallery, update_index
 from ..model import EmbeddingModel
 from ..pipeline import FramePipeline
 from ..sysinfo import cap_thread_pools
 from ..thresholds import resolve_threshold
-from ._common import add_model_args, add_verbosity_args, positive_int, resolve_model_path, run
+from ._common import (
+    add_index_mode_args,
+    add_model_args,
+    add_verbosity_args,
+    positive_int,
+    resolve_model_path,
+    run,
+)
 from ._demo_run import DemoRun, print_summary, run_loop
 
 logger = logging.getLogger("place_recognition.cli.demo")
@@ -121,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ignore the existing index and embed the whole gallery again",
     )
+    add_index_mode_args(parser, building=True, keep_by_default=True)
     parser.add_argument(
         "--batch",
         type=positive_int,
@@ -144,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open_gallery(model: EmbeddingModel, args: argparse.Namespace) -> IndexUpdate:
+def _open_gallery(
+    model: EmbeddingModel, args: argparse.Namespace, listing: Future | None
+) -> IndexUpdate:
     """Find, build or update the gallery's index; refuse a damaged or foreign one with the fix."""
     try:
         update = update_index(
@@ -154,6 +165,9 @@ def _open_gallery(model: EmbeddingModel, args: argparse.Namespace) -> IndexUpdat
             rebuild=args.rebuild,
             max_images=args.gallery_size,
             progress=not args.quiet,
+            index_mode=args.index_mode,
+            nprobe=args.nprobe,
+            listing=listing,
         )
     except (IndexFormatError, IndexMismatchError) as exc:
         raise PlaceRecognitionError(f"{exc} (or run the demo with --rebuild)") from exc
@@ -197,16 +211,22 @@ def _main(args: argparse.Namespace) -> int:
     source = open_source(args.input, args.loop)  # fail on a bad input before loading anything
     # A camera wants each frame's answer soon (LATENCY); a file wants frames per second.
     hint = args.hint or ("LATENCY" if source.kind == "camera" else "THROUGHPUT")
-    model = EmbeddingModel(
-        resolve_model_path(args.model),
-        args.device,
-        args.precision,
-        hint,
-        args.cache_dir,
-        num_requests=args.requests,
-        batch=args.batch,
-    )
-    update = _open_gallery(model, args)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The gallery is listed (stat calls) while the model compiles: on a warm start with a
+        # big gallery these two are most of the time to the first frame.
+        listing = (
+            None if args.rebuild else pool.submit(list_gallery, args.gallery, args.gallery_size)
+        )
+        model = EmbeddingModel(
+            resolve_model_path(args.model),
+            args.device,
+            args.precision,
+            hint,
+            args.cache_dir,
+            num_requests=args.requests,
+            batch=args.batch,
+        )
+        update = _open_gallery(model, args, listing)
     threshold = resolve_threshold(args.threshold, update.model, update.directory)
     logger.info("unknown-place threshold %.4f (%s)", threshold.value, threshold.source)
     demo = DemoRun(args, update.model, update, threshold, source, started)

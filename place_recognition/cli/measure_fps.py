@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..bench_app import BATCHES, HINTS, benchmark_app_command, run_benchmark_app
 from ..samples import sample_video_frames, write_sample_gallery
 from ..synthetic import SYNTHETIC_DIR, write_synthetic_model
 from ._common import add_verbosity_args, positive_int, run
@@ -84,10 +85,9 @@ def _demo(args, gallery: Path, video: Path, batch: int) -> tuple[float, str]:
 
 
 def _benchmark(args, hint: str, batch: int, precision: str) -> float:
-    command = [str(Path(sys.executable).with_name("benchmark_app")), "-m", str(args.model),
-               "-d", args.device, "-hint", hint, "-b", str(batch), "-t", str(args.seconds),
-               "-infer_precision", precision]  # fmt: skip
-    fps = float(re.search(r"Throughput:\s+([\d.]+)\s+FPS", _command(command)).group(1))
+    command = benchmark_app_command(args.model, args.device, hint, batch, args.seconds, precision)
+    print("$ " + " ".join(command), flush=True)
+    fps = run_benchmark_app(command)
     print(f"  benchmark_app {hint} batch {batch}: {fps:.2f} FPS", flush=True)
     return fps
 
@@ -99,8 +99,8 @@ def _round(args, gallery: Path, video: Path, precision: str | None) -> dict:
         demo[f"batch {batch}"], precision = _demo(args, gallery, video, batch)
     bench = {
         f"{hint} b{batch}": _benchmark(args, hint, batch, precision)
-        for hint in ("latency", "throughput")
-        for batch in (1, 4, 8)
+        for hint in HINTS
+        for batch in BATCHES
     }
     ratio = max(demo.values()) / max(bench.values())
     load = os.getloadavg()[0]  # the machine is shared: say how busy it was

@@ -1,8 +1,8 @@
 """Time to the first frame on a warm start with a 100k-image gallery.
 
 ``python scripts/measure_warm_start.py [--images 100000]`` makes (once) a gallery of N small
-files in 1000 place folders and its index with random unit vectors of netvlad-lite's size
-(512-d; embedding 100k images would take hours and changes nothing about start-up), lets
+files in 1000 place folders and its index with random unit vectors of the model's size
+( embedding 100k images would take hours and changes nothing about start-up), lets
 ``update_index`` record the gallery listing as a normal run would, then starts the demo
 ``--runs`` times on a short generated video (-limit 1) and prints the demo's own "first frame
 after start" and the whole process's wall time, with the command.
@@ -86,14 +86,16 @@ def _demo_start(command: list[str]) -> tuple[float, float]:
     return float(found.group(1)), wall
 
 
-def _main(args: argparse.Namespace) -> int:
-    model_path = resolve_model_path(args.model)
+def warm_starts(
+    model_path: Path, images: int, workdir: Path, runs: int, echo=print
+) -> list[tuple[float, float]]:
+    """(first frame after the demo's start, process wall time) of ``runs`` warm demo starts."""
     model = EmbeddingModel(model_path)
-    gallery = args.output / f"gallery_{args.images}"
-    _make_gallery(gallery, args.images)
+    gallery = workdir / f"gallery_{images}"
+    _make_gallery(gallery, images)
     if not (default_index_dir(gallery, model.fingerprint) / "manifest.json").is_file():
         _make_index(model, gallery)
-    video = args.output / "walk.avi"
+    video = workdir / "walk.avi"
     if not video.is_file():
         writer = FrameWriter(video, fps=30.0)
         for frame in sample_video_frames(2, 4, size=(480, 640)):
@@ -101,10 +103,15 @@ def _main(args: argparse.Namespace) -> int:
         writer.close()
     command = [sys.executable, "demo.py", "-m", str(model_path.resolve()),
                "-gf", str(gallery.resolve()), "-i", str(video.resolve()), "--no_show",
-               "-o", str((args.output / "first.avi").resolve()), "-limit", "1", "-q"]  # fmt: skip
-    print("$ " + " ".join(command))
+               "-o", str((workdir / "first.avi").resolve()), "-limit", "1", "-q"]  # fmt: skip
+    echo("$ " + " ".join(command))
     _demo_start(command)  # the first start fills OpenVINO's model cache
-    results = [_demo_start(command) for _ in range(args.runs)]
+    return [_demo_start(command) for _ in range(runs)]
+
+
+def _main(args: argparse.Namespace) -> int:
+    model_path = resolve_model_path(args.model)
+    results = warm_starts(model_path, args.images, args.output, args.runs)
     for first, wall in results:
         print(f"  first frame {first:.2f} s after the demo's start; process wall time {wall:.2f} s")
     firsts = sorted(first for first, _ in results)
