@@ -74,6 +74,7 @@ def test_benchmark_runs_every_local_section_on_the_tiny_model(tiny_ir, tmp_path,
         for c in indexing["benchmark_app"]["commands"].values()
     )
     assert sections["indexing"]["indexing_vs_benchmark_app"] > 0
+    assert indexing["decode_plus_inference_bound"] < indexing["decode_only_images_per_s"]
     assert [row["gallery"] for row in sections["search"]["sizes"]] == [300, 1000]
     assert sections["startup"]["images"] == 20 and sections["startup"]["ours_first_frame_s"] > 0
     assert sections["int8"]["speedup"] > 0
