@@ -45,6 +45,8 @@ class NetVladParams:
     ``alpha``: soft-assignment sharpness (w_k = 2 alpha c_k, b_k = -alpha |c_k|^2);
     ``whitening``: (dim, C*K) and ``bias`` (dim,), applied to the d-major VLAD (index c*K + k).
     ``info``: provenance (vocabulary source, image counts) written to the IR's rt_info.
+    ``assignment`` (C, K) and ``assignment_bias`` (K,): a trained soft-assignment, decoupled
+    from the centres as in the NetVLAD paper (``training/``); None = derived from the centres.
     """
 
     tap: str
@@ -53,6 +55,8 @@ class NetVladParams:
     whitening: np.ndarray
     bias: np.ndarray
     info: dict[str, str] = field(default_factory=dict)
+    assignment: np.ndarray | None = None
+    assignment_bias: np.ndarray | None = None
 
     @property
     def clusters(self) -> int:
@@ -61,6 +65,17 @@ class NetVladParams:
     @property
     def dim(self) -> int:
         return self.whitening.shape[0]
+
+    def soft_assignment(self) -> tuple[np.ndarray, np.ndarray]:
+        """The assignment's 1x1-conv kernel (C, K) and bias (K,), float32."""
+        centers = np.asarray(self.centers, np.float32)
+        if self.assignment is not None and self.assignment_bias is not None:
+            return (
+                np.asarray(self.assignment, np.float32),
+                np.asarray(self.assignment_bias, np.float32),
+            )
+        # w_k = 2 alpha c_k, b_k = -alpha |c_k|^2: softmax_k(-alpha |x - c_k|^2) for unit x
+        return (2.0 * self.alpha * centers).T, -self.alpha * (centers**2).sum(axis=1)
 
 
 def read_backbone(path: Path = BACKBONE_PATH) -> ov.Model:
@@ -162,8 +177,7 @@ def build_meanpool_model(backbone: ov.Model, tap: str, input_size: tuple[int, in
 
 def _head(features: ov.Output, params: NetVladParams) -> ov.Node:
     centers = np.asarray(params.centers, np.float32)  # (K, C)
-    assignment = (2.0 * params.alpha * centers).T  # (C, K): w_k = 2 alpha c_k
-    assignment_bias = -params.alpha * (centers**2).sum(axis=1)  # b_k = -alpha |c_k|^2
+    assignment, assignment_bias = params.soft_assignment()
     vlad = netvlad_aggregate(features, assignment, assignment_bias, -centers.T)
     whitened = whiten(vlad, np.asarray(params.whitening, np.float32).T, params.bias)
     output = l2_normalize(whitened, 1, "max")
