@@ -68,13 +68,19 @@ class BuildTiming:
 
 
 def time_our_build(
-    model_path: Path, gallery: Path, workdir: Path, device: str, precision: str | None
+    model_path: Path,
+    gallery: Path,
+    workdir: Path,
+    device: str,
+    precision: str | None,
+    batch: int = 1,
 ) -> BuildTiming:
-    """A cold ``update_index`` of ``gallery`` into a fresh folder, as ``build_index`` runs it."""
+    """A cold ``update_index`` of ``gallery`` into a fresh folder, as ``build_index [--batch]``
+    runs it."""
     index_dir = Path(workdir) / "index"
     shutil.rmtree(index_dir, ignore_errors=True)
     started = time.perf_counter()
-    model = EmbeddingModel(model_path, device, precision, performance_hint="THROUGHPUT")
+    model = EmbeddingModel(model_path, device, precision, "THROUGHPUT", batch=batch)
     compiled = time.perf_counter()
     update = update_index(model, gallery, index_dir, rebuild=True, index_mode="exact")
     done = time.perf_counter()

@@ -110,8 +110,9 @@ class EmbeddingModel:
         cache_dir: OpenVINO model cache folder; makes later compilations fast.
         input_size: (height, width) to reshape the input to; None keeps the IR's size.
         num_requests: infer requests for batch embedding; None = the device's optimum (at least 2).
-        batch: frames per request for :meth:`frames_tensor` / :meth:`infer_queue` users (the
-            demo's pipeline); above 1 the input takes that static batch size.
+        batch: images per request in :meth:`embed_iter` (gallery indexing) and for
+            :meth:`frames_tensor` / :meth:`infer_queue` users (the demo's pipeline); above 1 the
+            input takes that static batch size.
         host_preprocessing: no in-graph preprocessing; images must already be float32
             (height, width, 3) at the input size, resized on the host. This is the Accuracy
             Checker's path (``accuracy.py``); the product path resizes in the graph.
@@ -198,7 +199,7 @@ class EmbeddingModel:
 
     def embed(self, image: np.ndarray) -> np.ndarray:
         """Descriptor of one u8 BGR image (H, W, 3) of any size: (D,) float32, L2-normalised."""
-        self._request.infer({0: self._to_tensor(image)})
+        self._request.infer({0: self._group_tensor([image])})
         return self._request.get_output_tensor(0).data[0].copy()
 
     def embed_batch(self, images: Iterable[np.ndarray]) -> np.ndarray:
@@ -207,28 +208,55 @@ class EmbeddingModel:
         return np.stack(rows) if rows else np.empty((0, self.dim), np.float32)
 
     def embed_iter(self, images: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        """Embed a stream of images with several requests in flight; yields (D,) in input order."""
+        """Embed a stream of images with several requests in flight; yields (D,) in input order.
+
+        With ``batch`` above 1, up to that many consecutive images of the same size go into
+        one request (a short group, at a change of size or at the end, is padded).
+        """
         queue = ov.AsyncInferQueue(self._compiled, self.num_requests)
         done: dict[int, np.ndarray] = {}
+        sizes: dict[int, int] = {}
+        next_job = 0
 
-        def on_done(request: ov.InferRequest, index: int) -> None:
+        def on_done(request: ov.InferRequest, job: int) -> None:
             # Copy now: the request's output buffer is reused by the next job on it.
-            done[index] = request.get_output_tensor(0).data[0].copy()
+            done[job] = request.get_output_tensor(0).data.copy()
+
+        def ready() -> Iterator[np.ndarray]:
+            nonlocal next_job
+            while next_job in done:
+                yield from done.pop(next_job)[: sizes.pop(next_job)]
+                next_job += 1
 
         queue.set_callback(on_done)
-        next_index = 0
         try:
-            for index, image in enumerate(images):
-                queue.start_async({0: self._to_tensor(image)}, userdata=index)
-                while next_index in done:
-                    yield done.pop(next_index)
-                    next_index += 1
+            for job, group in enumerate(self._groups(images)):
+                sizes[job] = len(group)
+                queue.start_async({0: self._group_tensor(group)}, userdata=job)
+                yield from ready()
             queue.wait_all()
-            while next_index in done:
-                yield done.pop(next_index)
-                next_index += 1
+            yield from ready()
         finally:
             queue.wait_all()
+
+    def _groups(self, images: Iterable[np.ndarray]) -> Iterator[list[np.ndarray]]:
+        """Consecutive images of one size, ``batch`` at most per group."""
+        group: list[np.ndarray] = []
+        for image in images:
+            if group and (len(group) == self.batch or image.shape != group[0].shape):
+                yield group
+                group = []
+            group.append(image)
+        if group:
+            yield group
+
+    def _group_tensor(self, group: list[np.ndarray]) -> np.ndarray:
+        if self.batch == 1:
+            return self._to_tensor(group[0])
+        if self.host_preprocessing:
+            padded = group + [group[-1]] * (self.batch - len(group))
+            return np.concatenate([self._host_tensor(image) for image in padded])
+        return self.frames_tensor(group)
 
     def infer_queue(self, jobs: int | None = None) -> ov.AsyncInferQueue:
         """An AsyncInferQueue on the compiled model (``jobs`` requests; default num_requests)."""

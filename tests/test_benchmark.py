@@ -41,6 +41,8 @@ def test_benchmark_runs_every_local_section_on_the_tiny_model(tiny_ir, tmp_path,
         "6",
         "--runs",
         "1",
+        "--index-batch",
+        "1,4",
         "-t",
         "1",
         "--search-sizes",
@@ -66,6 +68,7 @@ def test_benchmark_runs_every_local_section_on_the_tiny_model(tiny_ir, tmp_path,
     sections = report["sections"]
     indexing = sections["indexing"]["rounds"][0]
     assert indexing["ours"]["images"] == 6 and indexing["reference"]["images"] == 6
+    assert set(indexing["ours_images_per_s_by_batch"]) == {"1", "4"}  # JSON keys
     assert set(indexing["benchmark_app"]["fps"]) == {
         f"{hint} b{batch}" for hint in ("latency", "throughput") for batch in (1, 4, 8)
     }

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import faiss
+import numpy as np
 import pytest
 
 from place_recognition.cli import build_index, make_samples, make_synthetic, search
@@ -34,6 +36,19 @@ def test_index_then_search_from_the_command_line(tiny_ir, tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["matches"][0]["path"] == "place_01/view_1.jpg"
     assert result["matches"][0]["label"] == "place_01"
+
+
+def test_batched_indexing_gives_the_same_index(tiny_ir, tmp_path, capsys):
+    gallery = tmp_path / "gallery"
+    assert make_samples.main(["-o", str(gallery), "--places", "3", "--views", "3"]) == 0
+    argv = ["-m", str(tiny_ir), "-gf", str(gallery), "--precision", "f32", "-q"]
+    assert build_index.main([*argv, "-o", str(tmp_path / "one")]) == 0
+    assert build_index.main([*argv, "-o", str(tmp_path / "four"), "--batch", "4"]) == 0
+    assert capsys.readouterr().out.count("9 embedded") == 2
+    one, four = (faiss.read_index(str(next((tmp_path / name).glob("index.*.faiss"))))
+                 for name in ("one", "four"))  # fmt: skip
+    assert one.ntotal == four.ntotal == 9
+    np.testing.assert_allclose(four.reconstruct_n(0, 9), one.reconstruct_n(0, 9), atol=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,18 @@ def test_async_batch_keeps_input_order(tiny_ir):
     assert model.embed_batch([]).shape == (0, 256)
 
 
+def test_batched_requests_group_same_size_images_and_keep_input_order(tiny_ir):
+    """Runs of one size fill requests of 4; a change of size or the end cuts a group short."""
+    sizes = [(90, 140)] * 6 + [(120, 160)] + [(90, 140)] * 2 + [(100, 150)] * 5
+    images = [scene(i, h, w) for i, (h, w) in enumerate(sizes)]
+    model = EmbeddingModel(tiny_ir, precision=F32, batch=4, num_requests=2)
+    assert [len(g) for g in model._groups(images)] == [4, 2, 1, 2, 4, 1]
+    single = EmbeddingModel(tiny_ir, precision=F32)
+    expected = np.stack([single.embed(image) for image in images])
+    np.testing.assert_allclose(model.embed_batch(images), expected, atol=1e-5)
+    np.testing.assert_allclose(model.embed(images[6]), expected[6], atol=1e-5)
+
+
 def test_precision_hint_is_applied_and_reported(tiny_ir):
     assert EmbeddingModel(tiny_ir, precision="f32").precision == "f32"
     default = EmbeddingModel(tiny_ir)

@@ -142,7 +142,7 @@ def resolve_model_path(path: Path | None) -> Path:
 
 
 def load_model(
-    args: argparse.Namespace, input_size: tuple[int, int] | None = None
+    args: argparse.Namespace, input_size: tuple[int, int] | None = None, batch: int = 1
 ) -> EmbeddingModel:
     return EmbeddingModel(
         resolve_model_path(args.model),
@@ -151,6 +151,7 @@ def load_model(
         performance_hint=args.hint,
         cache_dir=args.cache_dir,
         input_size=input_size,
+        batch=batch,
     )
 
 
