@@ -21,7 +21,7 @@ import numpy as np
 
 from .fingerprint import ModelFingerprint
 from .gallery import GalleryRecord, ordered_prefetch
-from .images import list_images, read_image
+from .images import read_image
 from .index import PlaceIndex, l2_normalize
 from .indexing import update_index
 from .model import EmbeddingModel
@@ -144,7 +144,3 @@ def time_search(dim: int, size: int, queries: int, reference_queries: int) -> di
         "queries": queries,
         "reference_queries": min(reference_queries, queries),
     }
-
-
-def gallery_files(gallery: Path) -> list[Path]:
-    return [Path(gallery) / f.relpath for f in list_images(gallery)]

@@ -35,6 +35,27 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    """argparse type: a number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def int_list(text: str) -> list[int]:
+    """argparse type: comma-separated integers, scientific notation allowed (100000,1e6)."""
+    try:
+        return [int(float(part)) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected integers separated by commas, like 1000,1e6; got {text!r}"
+        ) from None
+
+
 def add_model_args(parser: argparse.ArgumentParser) -> None:
     """-m, -d, --precision, --hint, --cache-dir."""
     group = parser.add_argument_group("model")

@@ -20,17 +20,10 @@ from ..search_bench import (
     synthesize,
 )
 from ..sysinfo import machine_info
-from ._common import add_model_args, add_verbosity_args, load_model, positive_int, run
+from ._common import add_model_args, add_verbosity_args, int_list, load_model, positive_int, run
 
 DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 DEFAULT_SETS = ("nordland_train", "corridor", "gardens_point_10")
-
-
-def _sizes(text: str) -> list[int]:
-    try:
-        return [int(float(part)) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes like 100000,1e6, got {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=[DATASETS / name for name in DEFAULT_SETS],
         help="labelled sets giving the real queries and references (default: ../shared/datasets)",
     )
-    parser.add_argument("--sizes", type=_sizes, default=[100_000, 1_000_000], help="gallery sizes")
+    parser.add_argument(
+        "--sizes", type=int_list, default=[100_000, 1_000_000], help="gallery sizes"
+    )
     parser.add_argument(
         "--mode",
         action="append",

@@ -14,21 +14,11 @@ from pathlib import Path
 
 from ..errors import PlaceRecognitionError
 from ..lite_build import ensure_lite_model
-from ._common import add_verbosity_args, positive_int, run
+from ._common import add_verbosity_args, positive_float, positive_int, run
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_OUTPUT = Path("out") / "train"
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
