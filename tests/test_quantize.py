@@ -10,8 +10,9 @@ import pytest
 from place_recognition.cli import quantize
 from place_recognition.images import read_image
 from place_recognition.model import EmbeddingModel, rt_value
-from place_recognition.quantize import head_operations
+from place_recognition.quantize import head_operations, int8_fidelity
 from place_recognition.samples import write_sample_gallery
+from place_recognition.synthetic import write_synthetic_model
 
 from conftest import F32
 
@@ -38,7 +39,9 @@ def test_int8_copy_keeps_the_interface_and_the_descriptors(tiny_ir, tmp_path, wh
     assert (
         quantize.main([*argv, "--subset", "12", *(["--whole-model"] if whole_model else [])]) == 0
     )
-    assert str(output) in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert str(output) in out
+    assert "images: mean cosine" in out  # the fidelity check ran (on the 6 images left over)
 
     reference = EmbeddingModel(tiny_ir, precision=F32)
     int8 = EmbeddingModel(output)
@@ -60,3 +63,18 @@ def test_missing_calibration_images_is_a_one_line_error(tiny_ir, tmp_path, capsy
     argv = ["-m", str(tiny_ir), "--calibration", str(tmp_path / "empty"), "-q"]
     assert quantize.main(argv) == 2
     assert "no images under --calibration" in capsys.readouterr().err
+
+
+def test_fidelity_is_perfect_for_the_same_model_and_lower_for_another(tiny_ir, tmp_path):
+    gallery = tmp_path / "images"
+    write_sample_gallery(gallery, places=4, views=3)
+    same = int8_fidelity(tiny_ir, tiny_ir, gallery, skip=2)
+    assert same.held_out and same.images == 10
+    assert same.mean_cosine > 0.999 and same.nearest_neighbour_agreement == 1.0
+
+    other = write_synthetic_model(tmp_path / "other.xml", width=16, seed=1)
+    different = int8_fidelity(tiny_ir, other, gallery, skip=2)
+    assert different.mean_cosine < 0.9
+
+    unseen = int8_fidelity(tiny_ir, tiny_ir, gallery, skip=len(list(gallery.rglob("*.jpg"))))
+    assert not unseen.held_out and unseen.images == 12  # nothing left over: all images are used

@@ -33,7 +33,7 @@ from ..evaluating import evaluate_dataset
 from ..fsutil import atomic_write_text
 from ..lite_build import ensure_lite_model
 from ..model import EmbeddingModel
-from ..quantize import quantize_int8
+from ..quantize import int8_fidelity, quantize_int8
 from ..synthetic import SYNTHETIC_DIR, write_synthetic_model
 from ..sysinfo import cap_thread_pools, machine_info
 from . import bench_search
@@ -290,6 +290,8 @@ def _int8_recall(args) -> dict:
         recalls[name] = {str(n): r for n, r in report.recall_at.items()}
         recalls[name]["precision"] = report.precision
     change = 100 * (recalls["int8"]["1"] - recalls["default"]["1"])
+    fidelity = int8_fidelity(model, int8, args.recall_dataset / "ref", skip=300, device=args.device)
+    _say(fidelity.describe())
     _say(
         f"INT8 recall on {dataset.name} ({len(dataset.queries)} queries, {model.name}): "
         f"R@1 {recalls['default']['1']:.4f} -> {recalls['int8']['1']:.4f} ({change:+.2f} points)"
@@ -299,6 +301,7 @@ def _int8_recall(args) -> dict:
         "dataset": dataset.describe(),
         "recall_at": recalls,
         "recall_at_1_change_points": change,
+        "fidelity": fidelity.to_dict(),
     }
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..quantize import quantize_int8
+from ..quantize import FIDELITY_WARNING, int8_fidelity, quantize_int8
 from ._common import add_verbosity_args, positive_int, resolve_model_path, run
+
+logger = logging.getLogger("place_recognition.cli.quantize")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="quantize the NetVLAD head and whitening too (default: only the backbone)",
     )
+    parser.add_argument(
+        "--no-check",
+        action="store_true",
+        help="skip the comparison of INT8 and float descriptors on up to 100 calibration-folder "
+        "images not used for calibration",
+    )
     add_verbosity_args(parser)
     return parser
 
@@ -50,6 +59,17 @@ def _main(args: argparse.Namespace) -> int:
     output = args.output or model.with_name(f"{model.stem}-int8.xml")
     quantize_int8(model, args.calibration, output, args.subset, float_head=not args.whole_model)
     print(f"INT8 model: {output}")
+    if args.no_check:
+        return 0
+    fidelity = int8_fidelity(model, output, args.calibration, skip=args.subset)
+    print(fidelity.describe())
+    if fidelity.mean_cosine < FIDELITY_WARNING:
+        logger.warning(
+            "the INT8 descriptors differ from the float ones (mean cosine below %.1f): expect "
+            "lower recall; measure it with scripts/evaluate.py on labelled images before using "
+            "this copy (BENCHMARKS.md, INT8)",
+            FIDELITY_WARNING,
+        )
     return 0
 
 
