@@ -85,7 +85,8 @@ def evaluate_dataset(
 ) -> tuple[RecallReport, dict]:
     """Recall@N of ``model`` on ``dataset``; also returns the raw ranking for calibration.
 
-    The second value holds ``indices``/``scores`` (Q, k) of the ranking and ``first_hit``.
+    The second value holds ``indices``/``scores`` (Q, k) of the ranking (``first_hit_rank`` in
+    evaluation.py turns it into each query's first correct rank).
     """
     database, database_s = embed_paths(model, dataset.database_paths(), progress, cache, use_cache)
     queries, query_s = embed_paths(model, dataset.query_paths(), progress, cache, use_cache)
