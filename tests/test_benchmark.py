@@ -83,6 +83,12 @@ def test_benchmark_runs_every_local_section_on_the_tiny_model(tiny_ir, tmp_path,
     assert sections["int8"]["speedup"] > 0
     recall = sections["int8"]["recall"]["recall_at"]
     assert 0 <= recall["int8"]["1"] <= 1 and 0 <= recall["default"]["1"] <= 1
+    assert set(sections["int8"]["recall"]["float_recall_at_1_with_query_noise"]) == {
+        "0",
+        "0.25",
+        "0.5",
+    }
+    assert sections["int8"]["recall"]["fidelity"]["images"] > 0
     printed = capsys.readouterr().out
     assert "$ " in printed and "benchmark_app" in printed  # every command is shown
     assert "| indexing from files / best benchmark_app |" in printed

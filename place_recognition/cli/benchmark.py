@@ -33,6 +33,7 @@ from ..evaluating import evaluate_dataset
 from ..fsutil import atomic_write_text
 from ..lite_build import ensure_lite_model
 from ..model import EmbeddingModel
+from ..noise import recall_under_query_noise
 from ..quantize import int8_fidelity, quantize_int8
 from ..synthetic import SYNTHETIC_DIR, write_synthetic_model
 from ..sysinfo import cap_thread_pools, machine_info
@@ -292,6 +293,11 @@ def _int8_recall(args) -> dict:
     change = 100 * (recalls["int8"]["1"] - recalls["default"]["1"])
     fidelity = int8_fidelity(model, int8, args.recall_dataset / "ref", skip=300, device=args.device)
     _say(fidelity.describe())
+    noisy = recall_under_query_noise(model, dataset, device=args.device, precision=args.precision)
+    _say(
+        "the float model's R@1 with Gaussian noise on the query pixels, the yardstick for the "
+        "change: " + ", ".join(f"sd {sd} gray levels {r:.4f}" for sd, r in noisy.items())
+    )
     _say(
         f"INT8 recall on {dataset.name} ({len(dataset.queries)} queries, {model.name}): "
         f"R@1 {recalls['default']['1']:.4f} -> {recalls['int8']['1']:.4f} ({change:+.2f} points)"
@@ -302,6 +308,7 @@ def _int8_recall(args) -> dict:
         "recall_at": recalls,
         "recall_at_1_change_points": change,
         "fidelity": fidelity.to_dict(),
+        "float_recall_at_1_with_query_noise": noisy,
     }
 
 
