@@ -22,7 +22,13 @@ from .errors import PlaceRecognitionError
 from .lite import NetVladParams
 from .model import EmbeddingModel, rt_value
 from .scenes import render_scene
-from .vocabulary import fit_vocabulary, fit_whitening, sample_descriptors, vlad_batch
+from .vocabulary import (
+    SECOND_NEAREST_WEIGHT,
+    fit_vocabulary,
+    fit_whitening,
+    sample_descriptors,
+    vlad_batch,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +53,7 @@ class HeadSettings:
     descriptors_per_image: int = DESCRIPTORS_PER_IMAGE
     seed: int = 0
     restarts: int = 1  # k-means runs; the lowest-distortion one is kept
+    second_weight: float = SECOND_NEAREST_WEIGHT  # soft-assignment sharpness (vocabulary.py)
 
 
 def local_features(
@@ -93,7 +100,11 @@ def fit_head(
         )
     descriptors = sample_descriptors(features, settings.descriptors_per_image, settings.seed)
     centers, alpha = fit_vocabulary(
-        descriptors, settings.clusters, settings.seed, restarts=settings.restarts
+        descriptors,
+        settings.clusters,
+        settings.seed,
+        restarts=settings.restarts,
+        second_weight=settings.second_weight,
     )
     vlads = vlad_batch([*features, *extra_whitening], centers, alpha)
     whitening, bias = fit_whitening(vlads, settings.dim, settings.shrinkage)
@@ -111,17 +122,24 @@ def fit_head(
         "whitening_images": str(len(vlads)),
         "shrinkage": repr(settings.shrinkage),
         "kmeans_restarts": str(settings.restarts),
+        "second_nearest_weight": repr(settings.second_weight),
     }
     return NetVladParams(tap, centers, alpha, whitening, bias, info)
 
 
 def head_settings_of(model: ov.Model, clusters: int | None, dim: int | None) -> HeadSettings:
-    """Settings for re-fitting a netvlad-lite IR: its own K, dim and shrinkage unless given."""
+    """Settings for re-fitting a netvlad-lite IR: its own K, dim, shrinkage and assignment
+    sharpness unless given."""
     own_clusters = rt_value(model, "clusters")
     own_dim = model.output(0).get_partial_shape()[1].get_length()
     shrinkage = float(rt_value(model, "shrinkage") or 0.0)
+    second_weight = float(rt_value(model, "second_nearest_weight") or SECOND_NEAREST_WEIGHT)
     if own_clusters is None and clusters is None:
         raise PlaceRecognitionError("the model does not record its K: pass --clusters")
     return HeadSettings(
-        clusters or int(own_clusters), dim or own_dim, shrinkage, restarts=GALLERY_KMEANS_RESTARTS
+        clusters or int(own_clusters),
+        dim or own_dim,
+        shrinkage,
+        restarts=GALLERY_KMEANS_RESTARTS,
+        second_weight=second_weight,
     )

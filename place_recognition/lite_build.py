@@ -33,6 +33,7 @@ from .lite import (
 )
 from .model import RT_SECTION, EmbeddingModel
 from .samples import write_sample_dataset
+from .vocabulary import SECOND_NEAREST_WEIGHT
 
 logger = logging.getLogger(__name__)
 
@@ -48,11 +49,18 @@ class LiteRecipe:
     clusters: int = 32
     dim: int = 1024
     shrinkage: float = 0.1
+    second_weight: float = SECOND_NEAREST_WEIGHT  # NetVLAD's initialisation (vocabulary.py)
     scenes: int = 2000  # generated images for the vocabulary and the whitening (> dim)
     seed: int = 0
 
     def head(self) -> HeadSettings:
-        return HeadSettings(self.clusters, self.dim, self.shrinkage, seed=self.seed)
+        return HeadSettings(
+            self.clusters,
+            self.dim,
+            self.shrinkage,
+            seed=self.seed,
+            second_weight=self.second_weight,
+        )
 
 
 def folder_images(folder: Path, max_images: int | None = None) -> Iterator[np.ndarray]:

@@ -3,9 +3,11 @@
 NetVLAD (Arandjelovic et al., CVPR 2016) initialises its layer from k-means centres c_k of the
 backbone's L2-normalised local features, with w_k = 2 alpha c_k and b_k = -alpha |c_k|^2, so the
 soft-assignment is softmax(-alpha |x - c_k|^2); alpha is chosen so that, on average, the second
-nearest centre gets 1/100 of the nearest one's weight. The VLAD vectors are then PCA-whitened
-(W = diag(1/sqrt(lambda + eps)) U^T, bias = -W mu). Everything here is NumPy/faiss; ``vlad``
-is the reference the OpenVINO head is tested against.
+nearest centre gets 1/100 of the nearest one's weight (``second_weight``; larger is softer: a
+sharp assignment moves a local feature between clusters on small changes of the feature, which
+is what makes netvlad-lite's INT8 copy lose recall, BENCHMARKS.md). The VLAD vectors are then
+PCA-whitened (W = diag(1/sqrt(lambda + eps)) U^T, bias = -W mu). Everything here is
+NumPy/faiss; ``vlad`` is the reference the OpenVINO head is tested against.
 """
 
 from __future__ import annotations
@@ -34,7 +36,12 @@ def sample_descriptors(
 
 
 def fit_vocabulary(
-    descriptors: np.ndarray, clusters: int, seed: int = 0, iterations: int = 25, restarts: int = 1
+    descriptors: np.ndarray,
+    clusters: int,
+    seed: int = 0,
+    iterations: int = 25,
+    restarts: int = 1,
+    second_weight: float = SECOND_NEAREST_WEIGHT,
 ) -> tuple[np.ndarray, float]:
     """k-means centres (K, C) of ``descriptors`` (M, C) and the assignment sharpness alpha.
 
@@ -56,16 +63,20 @@ def fit_vocabulary(
     )
     kmeans.train(descriptors)
     centers = kmeans.centroids.astype(np.float32)
-    return centers, assignment_alpha(descriptors, centers)
+    return centers, assignment_alpha(descriptors, centers, second_weight)
 
 
-def assignment_alpha(descriptors: np.ndarray, centers: np.ndarray) -> float:
-    """alpha such that exp(-alpha (d2_second - d2_first)) averages SECOND_NEAREST_WEIGHT."""
+def assignment_alpha(
+    descriptors: np.ndarray, centers: np.ndarray, second_weight: float = SECOND_NEAREST_WEIGHT
+) -> float:
+    """alpha such that exp(-alpha (d2_second - d2_first)) averages ``second_weight``."""
+    if not 0 < second_weight < 1:
+        raise ValueError(f"the second-nearest weight must be in (0, 1), got {second_weight}")
     index = faiss.IndexFlatL2(centers.shape[1])
     index.add(np.ascontiguousarray(centers, dtype=np.float32))
     squared, _ = index.search(np.ascontiguousarray(descriptors, dtype=np.float32), 2)
     gap = float(np.mean(squared[:, 1] - squared[:, 0]))
-    return -np.log(SECOND_NEAREST_WEIGHT) / max(gap, 1e-6)
+    return -np.log(second_weight) / max(gap, 1e-6)
 
 
 def soft_assignment(features: np.ndarray, centers: np.ndarray, alpha: float) -> np.ndarray:

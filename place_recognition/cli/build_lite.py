@@ -13,6 +13,19 @@ from ._common import add_verbosity_args, positive_int, run
 from .make_synthetic import parse_size
 
 
+def weight_fraction(text: str) -> float:
+    """argparse type: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number between 0 and 1, got {text!r}"
+        ) from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="build_netvlad_lite",
@@ -24,6 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dim", type=positive_int, default=LiteRecipe.dim)
     parser.add_argument("--input-size", type=parse_size, default=LiteRecipe.input_size)
     parser.add_argument("--tap", choices=sorted(TAP_CHANNELS), default=LiteRecipe.tap)
+    parser.add_argument(
+        "--second-weight",
+        type=weight_fraction,
+        default=LiteRecipe.second_weight,
+        help="soft-assignment sharpness: the second-nearest centre's weight relative to the "
+        f"nearest one's, on average (default {LiteRecipe.second_weight}, NetVLAD's "
+        "initialisation; larger is softer)",
+    )
     parser.add_argument("--meanpool", action="store_true", help="write the mean-pool baseline")
     parser.add_argument("--fp32", action="store_true", help="FP32 weights (default FP16)")
     parser.add_argument("-o", "--output", type=Path, default=LITE_PATH, help=f"({LITE_PATH})")
@@ -43,6 +64,7 @@ def _main(args: argparse.Namespace) -> int:
         input_size=args.input_size,
         clusters=args.clusters,
         dim=args.dim,
+        second_weight=args.second_weight,
     )
     path = build_lite(
         args.output, recipe, args.calibration, fp16=not args.fp32, progress=not args.quiet
