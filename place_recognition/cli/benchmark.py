@@ -45,6 +45,7 @@ from .measure_warm_start import warm_starts
 SECTIONS = ("indexing", "search", "startup", "int8", "scale")
 DEFAULT_MODEL = SYNTHETIC_DIR / "netvlad-tf-synthetic.xml"
 OUT = Path("out") / "benchmark"
+RECALL_CALIBRATION_IMAGES = 300  # the first references of the recall set; the check skips them
 
 
 def _sections(text: str) -> list[str]:
@@ -283,7 +284,8 @@ def _int8(args, precision: str) -> dict:
 def _int8_recall(args) -> dict:
     model = args.recall_model or ensure_lite_model(progress=not args.quiet)
     dataset = read_dataset(args.recall_dataset)
-    int8 = _quantized(model, args.recall_dataset / "ref", args.workdir, 300)
+    calibration = args.recall_dataset / "ref"
+    int8 = _quantized(model, calibration, args.workdir, RECALL_CALIBRATION_IMAGES)
     recalls = {}
     for name, path in (("default", model), ("int8", int8)):
         embedder = EmbeddingModel(path, args.device, args.precision)
@@ -291,7 +293,9 @@ def _int8_recall(args) -> dict:
         recalls[name] = {str(n): r for n, r in report.recall_at.items()}
         recalls[name]["precision"] = report.precision
     change = 100 * (recalls["int8"]["1"] - recalls["default"]["1"])
-    fidelity = int8_fidelity(model, int8, args.recall_dataset / "ref", skip=300, device=args.device)
+    fidelity = int8_fidelity(
+        model, int8, calibration, skip=RECALL_CALIBRATION_IMAGES, device=args.device
+    )
     _say(fidelity.describe())
     noisy = recall_under_query_noise(model, dataset, device=args.device, precision=args.precision)
     _say(
