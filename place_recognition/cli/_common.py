@@ -18,10 +18,13 @@ from ..errors import (
 )
 from ..lite_build import ensure_lite_model
 from ..model import EmbeddingModel
+from ..synthetic import SYNTHETIC_DIR, write_synthetic_model
 
 logger = logging.getLogger("place_recognition.cli")
 
 DEFAULT_MODEL = Path("models") / "netvlad-tf.xml"
+# What the measuring commands run by default: speed does not depend on the weight values.
+FULL_SIZE_SYNTHETIC = SYNTHETIC_DIR / "netvlad-tf-synthetic.xml"
 
 
 def positive_int(text: str) -> int:
@@ -160,6 +163,16 @@ def resolve_model_path(path: Path | None) -> Path:
 
 
 # --- end default model ------------------------------------------------------------------------
+
+
+def require_measured_model(path: Path) -> None:
+    """A measuring command's -m must exist; the default full-size stand-in is built once."""
+    if path.is_file():
+        return
+    if path != FULL_SIZE_SYNTHETIC:
+        raise FileNotFoundError(f"model file not found: {path}")
+    print(f"building {path} (full-size synthetic netvlad-tf, 0.6 GB, once)", flush=True)
+    write_synthetic_model(path)
 
 
 def load_model(

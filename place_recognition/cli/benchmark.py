@@ -35,15 +35,21 @@ from ..lite_build import ensure_lite_model
 from ..model import EmbeddingModel
 from ..noise import recall_under_query_noise
 from ..quantize import int8_fidelity, quantize_int8
-from ..synthetic import SYNTHETIC_DIR, write_synthetic_model
 from ..sysinfo import cap_thread_pools, machine_info
 from . import bench_search
-from ._common import add_verbosity_args, int_list, positive_int, run
+from ._common import (
+    FULL_SIZE_SYNTHETIC,
+    add_verbosity_args,
+    int_list,
+    positive_int,
+    require_measured_model,
+    run,
+)
 from .bench_search import DATASETS
 from .measure_warm_start import warm_starts
 
 SECTIONS = ("indexing", "search", "startup", "int8", "scale")
-DEFAULT_MODEL = SYNTHETIC_DIR / "netvlad-tf-synthetic.xml"
+DEFAULT_MODEL = FULL_SIZE_SYNTHETIC
 OUT = Path("out") / "benchmark"
 RECALL_CALIBRATION_IMAGES = 300  # the first references of the recall set; the check skips them
 
@@ -338,11 +344,7 @@ def _scale(args) -> dict:
 
 
 def _main(args: argparse.Namespace) -> int:
-    if not args.model.is_file():
-        if args.model != DEFAULT_MODEL:
-            raise FileNotFoundError(f"model file not found: {args.model}")
-        _say(f"building {args.model} (full-size synthetic netvlad-tf, 0.6 GB, once)")
-        write_synthetic_model(args.model)
+    require_measured_model(args.model)
     args.workdir.mkdir(parents=True, exist_ok=True)
     probe = EmbeddingModel(args.model, args.device, args.precision)
     report = {

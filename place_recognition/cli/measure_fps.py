@@ -22,12 +22,17 @@ from pathlib import Path
 
 from ..bench_app import BATCHES, HINTS, benchmark_app_command, run_benchmark_app
 from ..samples import sample_video_frames, write_sample_gallery
-from ..synthetic import SYNTHETIC_DIR, write_synthetic_model
-from ._common import add_verbosity_args, positive_int, run
+from ._common import (
+    FULL_SIZE_SYNTHETIC,
+    add_verbosity_args,
+    positive_int,
+    require_measured_model,
+    run,
+)
 from ._demo_io import FrameWriter
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_MODEL = SYNTHETIC_DIR / "netvlad-tf-synthetic.xml"
+DEFAULT_MODEL = FULL_SIZE_SYNTHETIC
 OUT = Path("out") / "measure_fps"
 
 
@@ -110,11 +115,7 @@ def _round(args, gallery: Path, video: Path, precision: str | None) -> dict:
 
 
 def _main(args: argparse.Namespace) -> int:
-    if not args.model.is_file():
-        if args.model != DEFAULT_MODEL:
-            raise FileNotFoundError(f"model file not found: {args.model}")
-        print(f"building {args.model} (full-size synthetic netvlad-tf, 0.6 GB, once)")
-        write_synthetic_model(args.model)
+    require_measured_model(args.model)
     gallery, video = _inputs(args)
     rounds = [_round(args, gallery, video, None) for _ in range(args.rounds)]
     median = sorted(rounds, key=lambda r: r["ratio"])[len(rounds) // 2]
