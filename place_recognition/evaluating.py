@@ -24,6 +24,7 @@ from .accuracy import grn_normalize, load_like_ac, localization_recall
 from .datasets import VprDataset
 from .evaluation import DEFAULT_NS, RecallReport, rank_database, recall_at_n
 from .fingerprint import cache_dir
+from .fsutil import atomic_save_npy
 from .gallery import ordered_prefetch
 from .images import read_image
 from .model import EmbeddingModel
@@ -69,9 +70,7 @@ def embed_paths(
     seconds = time.perf_counter() - started
     if use_cache:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(".tmp.npy")
-        np.save(tmp, vectors)
-        tmp.replace(cache_file)
+        atomic_save_npy(cache_file, vectors)
     return vectors, seconds
 
 

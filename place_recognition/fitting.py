@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ import openvino as ov
 from tqdm import tqdm
 
 from .errors import PlaceRecognitionError
+from .fingerprint import cache_dir
+from .fsutil import atomic_save_npy, sha256_bytes, sha256_files
 from .lite import NetVladParams
 from .model import EmbeddingModel, rt_value
 from .scenes import render_scene
@@ -68,12 +71,77 @@ def local_features(
     ``flat_model``: a graph with the [1, h*w*C] local-features output (``lite.py``);
     ``compile_model`` compiles its saved IR (with the caller's device and options).
     """
+    with _compiled(flat_model, compile_model) as (local, _):
+        return _extract(local, channels, images, progress, "features")
+
+
+def scene_features(
+    flat_model: ov.Model,
+    channels: int,
+    count: int,
+    seed: int,
+    compile_model: Callable[[Path], EmbeddingModel],
+    progress: bool = False,
+) -> list[np.ndarray]:
+    """:func:`local_features` of ``calibration_scenes(count, seed)``, cached per user.
+
+    Every build and every gallery fit whitens with the same 2000 scenes, whose rendering and
+    features cost about a minute on 2 cores; the cache (``cache_dir()/scene-features``, ~90 MB
+    each) is keyed by the graph's bytes, the device and precision it ran with, the OpenVINO
+    version, the scene count and seed and a rendered scene (a renderer change misses).
+    """
+    with _compiled(flat_model, compile_model) as (local, xml):
+        cache_file = cache_dir() / "scene-features" / f"{_scene_key(xml, local, count, seed)}.npy"
+        cached = _load_scene_cache(cache_file, count)
+        if cached is not None:
+            logger.info("features of %d generated scenes from the cache %s", count, cache_file)
+            return cached
+        scenes = calibration_scenes(count, seed)
+        features = _extract(local, channels, scenes, progress, "features (scenes)")
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_save_npy(cache_file, np.stack(features))
+    except OSError as exc:  # the cache only saves time (read-only home, full disk)
+        logger.debug("could not write the scene-feature cache %s: %s", cache_file, exc)
+    return features
+
+
+@contextmanager
+def _compiled(
+    flat_model: ov.Model, compile_model: Callable[[Path], EmbeddingModel]
+) -> Iterator[tuple[EmbeddingModel, Path]]:
     with tempfile.TemporaryDirectory(prefix="place-recognition-") as tmp:
         path = Path(tmp) / "local.xml"
         ov.save_model(flat_model, path, compress_to_fp16=False)
-        local = compile_model(path)
-        rows = tqdm(local.embed_iter(images), unit="img", desc="features", disable=not progress)
-        return [row.reshape(-1, channels).astype(np.float16) for row in rows]
+        yield compile_model(path), path
+
+
+def _extract(
+    local: EmbeddingModel, channels: int, images: Iterable[np.ndarray], progress: bool, desc: str
+) -> list[np.ndarray]:
+    rows = tqdm(local.embed_iter(images), unit="img", desc=desc, disable=not progress)
+    return [row.reshape(-1, channels).astype(np.float16) for row in rows]
+
+
+def _scene_key(xml: Path, local: EmbeddingModel, count: int, seed: int) -> str:
+    graph = sha256_files([xml, xml.with_suffix(".bin")])
+    probe = sha256_bytes(next(iter(calibration_scenes(1, seed))).tobytes())
+    setting = f"{graph} {local.device} {local.precision} {ov.__version__} {count} {seed} {probe}"
+    return sha256_bytes(setting.encode())[:32]
+
+
+def _load_scene_cache(path: Path, count: int) -> list[np.ndarray] | None:
+    try:
+        stacked = np.load(path, mmap_mode="r")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:  # damaged: computed again and rewritten
+        logger.warning("ignoring the damaged scene-feature cache %s: %s", path, exc)
+        return None
+    if stacked.ndim != 3 or len(stacked) != count or stacked.dtype != np.float16:
+        logger.warning("ignoring the scene-feature cache %s: unexpected shape", path)
+        return None
+    return list(stacked)
 
 
 def calibration_scenes(count: int, seed: int = 0) -> Iterator[np.ndarray]:

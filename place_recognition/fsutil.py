@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from .errors import PlaceRecognitionError
 
 _CHUNK = 1 << 20
@@ -52,6 +54,16 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def atomic_write_text(path: Path, text: str) -> None:
     """Text version of :func:`atomic_write_bytes` (UTF-8)."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_save_npy(path: Path, array: np.ndarray) -> None:
+    """``np.save`` ``array`` to ``path`` atomically (see :func:`atomic_write_with`)."""
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # np.save on a path would append .npy to the temporary name
+            np.save(f, array)
+
+    atomic_write_with(path, write)
 
 
 def sha256_bytes(data: bytes) -> str:

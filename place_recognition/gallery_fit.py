@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import PlaceRecognitionError
-from .fitting import FIT_PRECISION, calibration_scenes, fit_head, head_settings_of, local_features
+from .fitting import FIT_PRECISION, fit_head, head_settings_of, local_features, scene_features
 from .index import FITTED_MODEL, PlaceIndex, default_index_dir
 from .indexing import IndexUpdate, update_index
 from .irio import save_ir
@@ -57,10 +57,8 @@ def fit_lite_to_images(
     if not features:
         raise PlaceRecognitionError(f"no readable images to fit on in {source}")
     recipe = LiteRecipe()
-    scene_features = local_features(
-        flat, channels, calibration_scenes(scenes, recipe.seed), compile_f32, progress
-    )
-    params = fit_head(features, rt_value(graph, "tap") or recipe.tap, settings, scene_features)
+    extra = scene_features(flat, channels, scenes, recipe.seed, compile_f32, progress)
+    params = fit_head(features, rt_value(graph, "tap") or recipe.tap, settings, extra)
     params.info["vocabulary"] = source
     return save_ir(refit_lite_model(graph, params, FITTED_NAME), Path(output), fp16=True)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -17,7 +17,7 @@ import numpy as np
 import openvino as ov
 
 from .errors import PlaceRecognitionError
-from .fitting import FIT_PRECISION, HeadSettings, calibration_scenes, fit_head, local_features
+from .fitting import FIT_PRECISION, HeadSettings, fit_head, local_features, scene_features
 from .fsutil import atomic_write_text
 from .images import list_images, read_image
 from .irio import save_ir
@@ -83,13 +83,14 @@ def build_lite(
     """Fit the head on ``calibration`` (default: generated scenes) and save the netvlad-lite IR."""
     backbone = read_backbone(backbone_path)
     flat = build_local_features_model(backbone.clone(), recipe.tap, recipe.input_size)
-    images: Iterable[np.ndarray]
-    if calibration is None:
-        images, source = calibration_scenes(recipe.scenes, recipe.seed), "generated scenes"
-    else:
-        images, source = folder_images(calibration), f"folder {Path(calibration).name}"
     compile_f32 = partial(EmbeddingModel, precision=FIT_PRECISION)
-    features = local_features(flat, TAP_CHANNELS[recipe.tap], images, compile_f32, progress)
+    channels = TAP_CHANNELS[recipe.tap]
+    if calibration is None:
+        source = "generated scenes"
+        features = scene_features(flat, channels, recipe.scenes, recipe.seed, compile_f32, progress)
+    else:
+        source = f"folder {Path(calibration).name}"
+        features = local_features(flat, channels, folder_images(calibration), compile_f32, progress)
     if not features:
         raise PlaceRecognitionError(f"no readable images in the calibration folder {calibration}")
     params = fit_head(features, recipe.tap, recipe.head())

@@ -18,7 +18,7 @@ import openvino as ov
 
 from ..evaluating import embedding_cache_file
 from ..fingerprint import cache_dir
-from ..fsutil import atomic_write_with
+from ..fsutil import atomic_save_npy
 from ..gallery import ordered_prefetch
 from ..images import read_image
 from ..irio import save_ir
@@ -72,16 +72,11 @@ class LocalFeatureExtractor:
         )
         stacked = np.stack([row.reshape(-1, self.channels) for row in bar]).astype(np.float32)
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_with(cache_file, lambda tmp: _save_npy(tmp, stacked))
+        atomic_save_npy(cache_file, stacked)
         return stacked
 
     def close(self) -> None:
         self._tmp.cleanup()
-
-
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    with open(path, "wb") as f:  # np.save on a path would append .npy to the temporary name
-        np.save(f, array)
 
 
 def _local_channels(model: ov.Model) -> int:
