@@ -76,7 +76,8 @@ def run_accuracy_check(
     ``data_dir`` is the ``-s`` source root holding ``pitts250k/``. The annotation pickle is
     cached in ``annotations_dir`` when given (delete it after changing the .mat), else rebuilt.
     ``quiet`` captures accuracy_check's output instead of letting it through (it shows progress).
-    ``input_size`` (height, width) changes the config's resize for models of another input size.
+    ``input_size`` (height, width) sets the config's resize; default the IR's own input size
+    (the config's 200x300 is netvlad-tf's; netvlad-lite takes 240x320).
     """
     if not Path(data_dir).is_dir():
         raise FileNotFoundError(f"data folder not found: {data_dir}")
@@ -86,8 +87,9 @@ def run_accuracy_check(
         annotations = Path(annotations_dir) if annotations_dir else scratch / "annotations"
         annotations.mkdir(parents=True, exist_ok=True)
         csv_path = scratch / "result.csv"
-        if input_size is not None:
-            config = resized_config(config, input_size, scratch / Path(config).name)
+        folder = model_folder(model, scratch)
+        size = input_size or ir_input_size(next(folder.glob("*.xml")))
+        config = resized_config(config, size, scratch / Path(config).name)
         command = [
             str(tool),
             "-c",
@@ -95,7 +97,7 @@ def run_accuracy_check(
             "-d",
             str(DEFINITIONS),
             "-m",
-            str(model_folder(model, scratch)),
+            str(folder),
             "-s",
             str(data_dir),
             "-a",
@@ -115,6 +117,14 @@ def run_accuracy_check(
                 f"accuracy_check failed (exit code {completed.returncode}): {detail[0]}"
             )
         return _read_result(csv_path, command)
+
+
+def ir_input_size(xml: Path) -> tuple[int, int]:
+    """(height, width) of an IR's image input."""
+    from .model import read_model
+    from .preprocess import input_spec
+
+    return input_spec(read_model(Path(xml))).size
 
 
 def resized_config(config: Path, size: tuple[int, int], out: Path) -> Path:

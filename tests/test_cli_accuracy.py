@@ -8,9 +8,10 @@ import json
 import cv2
 import pytest
 
-from place_recognition.accuracy_checker import CONFIG, model_folder, resized_config
+from place_recognition.accuracy_checker import CONFIG, ir_input_size, model_folder, resized_config
 from place_recognition.cli import accuracy_check, evaluate
 from place_recognition.errors import PlaceRecognitionError
+from place_recognition.synthetic import write_synthetic_model
 
 from conftest import scene
 
@@ -45,6 +46,12 @@ def test_resized_config_changes_only_the_resize(tmp_path):
     out = resized_config(CONFIG, (240, 320), tmp_path / "c.yml").read_text()
     assert "dst_height: 240" in out and "dst_width: 320" in out
     assert out.replace("240", "200").replace("320", "300") == CONFIG.read_text()
+
+
+def test_the_config_is_resized_to_the_irs_own_input_by_default(tiny_ir, tmp_path):
+    assert ir_input_size(model_folder(tiny_ir, tmp_path) / "netvlad-tf.xml") == (200, 300)
+    small = write_synthetic_model(tmp_path / "small.xml", width=16, input_size=(240, 320))
+    assert ir_input_size(small) == (240, 320)
 
 
 def test_model_folder_holds_exactly_one_ir(tiny_ir, tmp_path):

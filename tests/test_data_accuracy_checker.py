@@ -74,7 +74,7 @@ def test_native_evaluator_agrees_with_a_hand_count(fixture_set, model):
 def test_accuracy_checker_gives_the_same_localization_recall(fixture_set, model):
     root, dataset = fixture_set
     native = evaluate_like_accuracy_checker(model, dataset, (1,))["localization_recall"]
-    checked = run_accuracy_check(root, model.path, input_size=model.input.size, quiet=True)
+    checked = run_accuracy_check(root, model.path, quiet=True)  # resized to the IR's 240x320
     assert checked.metric == "localization_recall"
     assert checked.dataset_size == len(dataset.queries) + len(dataset.database)
     assert round(checked.value, 4) == round(native, 4)

@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--input-size",
         type=parse_size,
         default=None,
-        help="HxW resize in the config, for an IR converted at another size (default 200x300)",
+        help="HxW resize in the config (default: the IR's own input size)",
     )
     parser.add_argument("--config", type=Path, default=CONFIG, help=f"default {CONFIG.name}")
     parser.add_argument(
