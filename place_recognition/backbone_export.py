@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 
-from .irio import save_ir
+from .irio import convert_model, save_ir
 
 BACKBONE_NAME = "efficientnet-lite0"
 # tap name -> (channels, stride): where local features can be taken.
@@ -95,7 +95,7 @@ def export_backbone(output: Path, fp16: bool = True, check_size: int = 224) -> d
             opset_version=OPSET,
             dynamo=False,
         )
-        model = ov.convert_model(str(onnx_path))
+        model = convert_model(str(onnx_path))
     model.set_rt_info(BACKBONE_NAME, ["place_recognition", "backbone"])
     model.set_rt_info("RGB, NCHW, normalised", ["place_recognition", "backbone_input"])
     save_ir(model, Path(output), fp16=fp16)

@@ -26,7 +26,7 @@ from openvino.preprocess import PrePostProcessor
 
 from .download import CHECKPOINT_NAME, NETVLAD_ZIP, RemoteFile, unpack_zip, verify_file
 from .errors import PlaceRecognitionError
-from .irio import save_ir
+from .irio import convert_model, save_ir
 from .model import RT_SECTION
 from .netvlad_graph import INPUT_NAME, OUTPUT_NAME, build_netvlad_model, weight_shapes
 from .preprocess import input_spec, output_dim
@@ -182,7 +182,7 @@ def _frontend_convert(path: Path, height: int, width: int) -> ov.Model:
         # The frontend first tries the file as a GraphDef and lets protobuf log about it.
         logger.info("(protobuf 'invalid UTF-8' lines printed while reading a .meta are harmless)")
     try:
-        return ov.convert_model(
+        return convert_model(
             str(path), input=[(INPUT_TENSOR, [1, height, width, 3])], output=OUTPUT_TENSOR
         )
     except Exception as exc:  # the frontend raises several unrelated types for a bad graph

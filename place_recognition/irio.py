@@ -1,7 +1,8 @@
-"""Saving IRs without leaving a half-written model behind."""
+"""Saving IRs without leaving a half-written model behind; converting without logging damage."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -40,3 +41,20 @@ def copy_ir(source: Path, target: Path) -> Path:
             lambda tmp, suffix=suffix: shutil.copyfile(source.with_suffix(suffix), tmp),
         )
     return target
+
+
+def convert_model(source: str, **options) -> ov.Model:
+    """``ov.convert_model``, with the root logger as it was even when the conversion fails.
+
+    OpenVINO sets the root logger to ERROR while converting and restores it only on success
+    (``openvino.tools.ovc.convert``): after a failed conversion every warning of this package
+    would be silenced for the rest of the process.
+    """
+    root = logging.getLogger()
+    level, filters, handlers = root.level, list(root.filters), list(root.handlers)
+    try:
+        return ov.convert_model(source, **options)
+    finally:
+        root.setLevel(level)
+        root.filters[:] = filters
+        root.handlers[:] = handlers
