@@ -71,6 +71,17 @@ def test_fitting_computes_features_in_f32_whatever_the_models_precision(base_ir,
     assert info["kmeans_restarts"] == "5" and info["vocabulary_images"] == "12"
 
 
+def test_a_gallery_vocabulary_keeps_netvlads_sharp_assignment(gallery, tmp_path):
+    """The shipped head is softer (0.25); a gallery's own vocabulary is better sharp (0.01)."""
+    params = random_params("s16", 112, clusters=4, dim=8)
+    params.info["second_nearest_weight"] = "0.25"
+    soft_base = save_ir(build_lite_model(read_backbone(), params, SIZE), tmp_path / "soft.xml")
+    base = EmbeddingModel(soft_base, precision=F32)
+    assert base.info["second_nearest_weight"] == "0.25"
+    out = fit_lite_to_images(base, folder_images(gallery), tmp_path / "fit.xml", "test", scenes=12)
+    assert EmbeddingModel(out, precision=F32).info["second_nearest_weight"] == "0.01"
+
+
 def _image(gallery, relpath):
     import cv2
 

@@ -42,8 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=weight_fraction,
         default=LiteRecipe.second_weight,
         help="soft-assignment sharpness: the second-nearest centre's weight relative to the "
-        f"nearest one's, on average (default {LiteRecipe.second_weight}, NetVLAD's "
-        "initialisation; larger is softer)",
+        f"nearest one's, on average (default {LiteRecipe.second_weight}; NetVLAD's "
+        "initialisation is 0.01; larger is softer)",
     )
     parser.add_argument("--meanpool", action="store_true", help="write the mean-pool baseline")
     parser.add_argument("--fp32", action="store_true", help="FP32 weights (default FP16)")
