@@ -5,8 +5,12 @@ the model input) and fed to ``nncf.quantize``. ``float_head`` keeps the descript
 float: every convolution and matrix product from the first per-location L2 normalisation on
 (NetVLAD soft-assignment, aggregation, whitening) is left out of quantization, so only the
 backbone runs in INT8; the NetVLAD residuals and the whitening projection are where 8-bit
-rounding would otherwise accumulate. NNCF is a build-time dependency
-(``scripts/requirements-int8.txt``); the quantized IR runs on the plain runtime.
+rounding would otherwise accumulate. ``float_front`` keeps the first operations, those reading
+the image, in float as long as they cost at most that share of the model's multiply-accumulates:
+8-bit activations there round the pixels to steps of about a gray level, which is as much noise
+as costs nordland_train's upscaled frames several points of Recall@1 (BENCHMARKS.md). NNCF is a
+build-time dependency (``scripts/requirements-int8.txt``); the quantized IR runs on the plain
+runtime.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ _QUANTIZABLE = {"Convolution", "GroupConvolution", "MatMul"}
 # nordland_train's 32x64 frames (-1.5 to -1.9 points of a near-chance R@1); see BENCHMARKS.md.
 FIDELITY_WARNING = 0.9
 FIDELITY_IMAGES = 100
+# Share of the multiply-accumulates that may stay in float at the front: netvlad-lite's stem and
+# first depthwise convolution (4.0 %; its next one would make 5.7 %), netvlad-tf's first
+# convolution (0.6 %; its second is 12 % more). So the INT8 speed-up loses at most ~5 %.
+FLOAT_FRONT_SHARE = 0.05
 
 
 def head_operations(model: ov.Model) -> list[str]:
@@ -43,12 +51,43 @@ def head_operations(model: ov.Model) -> list[str]:
     return [op.get_friendly_name() for op in ops[starts[0] :] if op.get_type_name() in _QUANTIZABLE]
 
 
+def front_operations(model: ov.Model, share: float = FLOAT_FRONT_SHARE) -> list[str]:
+    """Names of the first quantizable operations (in graph order) whose multiply-accumulates
+    add up to at most ``share`` of the model's; [] for a model with dynamic shapes."""
+    ops = [op for op in model.get_ordered_ops() if op.get_type_name() in _QUANTIZABLE]
+    costs = [_multiply_accumulates(op) for op in ops]
+    if not ops or None in costs:
+        return []
+    budget, spent, names = share * sum(costs), 0, []
+    for op, cost in zip(ops, costs, strict=True):
+        spent += cost
+        if spent > budget:
+            break
+        names.append(op.get_friendly_name())
+    return names
+
+
+def _multiply_accumulates(op: ov.Node) -> int | None:
+    shapes = [op.get_output_partial_shape(0), op.input(0).get_partial_shape()]
+    shapes.append(op.input(1).get_partial_shape())
+    if not all(shape.is_static for shape in shapes):
+        return None
+    output, data, weights = (list(shape.to_shape()) for shape in shapes)
+    per_output = {
+        "Convolution": weights[1:],  # [C_out, C_in, kh, kw]
+        "GroupConvolution": weights[2:],  # [groups, C_out/g, C_in/g, kh, kw]
+        "MatMul": [data[-2] if op.get_attributes().get("transpose_a") else data[-1]],
+    }[op.get_type_name()]
+    return int(np.prod(output)) * int(np.prod(per_output))
+
+
 def quantize_int8(
     model_path: Path,
     calibration: Path,
     output: Path,
     subset: int = 300,
     float_head: bool = True,
+    float_front: float = FLOAT_FRONT_SHARE,
 ) -> Path:
     """Write an INT8 copy of ``model_path`` calibrated on the images under ``calibration``."""
     try:
@@ -66,13 +105,16 @@ def quantize_int8(
     def transform(path: Path) -> np.ndarray:
         return preprocess_reference(read_image(path), spec)
 
-    ignored = head_operations(model) if float_head else []
+    head = head_operations(model) if float_head else []
+    front = front_operations(model, float_front) if float_front > 0 else []
+    ignored = front + [name for name in head if name not in front]
     logger.info(
-        "quantizing %s on %d images from %s (%s)",
+        "quantizing %s on %d images from %s (%s, %d front operations kept in float)",
         model_path,
         len(files),
         calibration,
-        f"{len(ignored)} head operations kept in float" if float_head else "whole model",
+        f"{len(head)} head operations kept in float" if float_head else "whole model",
+        len(front),
     )
     quantized = nncf.quantize(
         model,
@@ -83,6 +125,7 @@ def quantize_int8(
     )
     quantized.set_rt_info("int8" + ("-float-head" if float_head else ""), [RT_SECTION, "quantized"])
     quantized.set_rt_info(str(len(files)), [RT_SECTION, "calibration_images"])
+    quantized.set_rt_info(str(len(front)), [RT_SECTION, "float_front_operations"])
     return save_ir(quantized, output)
 
 

@@ -10,7 +10,7 @@ import pytest
 from place_recognition.cli import quantize
 from place_recognition.images import read_image
 from place_recognition.model import EmbeddingModel, rt_value
-from place_recognition.quantize import head_operations, int8_fidelity
+from place_recognition.quantize import front_operations, head_operations, int8_fidelity
 from place_recognition.samples import write_sample_gallery
 from place_recognition.synthetic import write_synthetic_model
 
@@ -37,7 +37,10 @@ def test_int8_copy_keeps_the_interface_and_the_descriptors(tiny_ir, tmp_path, wh
     output = tmp_path / "int8.xml"
     argv = ["-m", str(tiny_ir), "--calibration", str(gallery), "-o", str(output), "-q"]
     assert (
-        quantize.main([*argv, "--subset", "12", *(["--whole-model"] if whole_model else [])]) == 0
+        quantize.main(
+            [*argv, "--subset", "12", "--float-front", "0.1", *(["--whole-model"] * whole_model)]
+        )
+        == 0
     )
     out = capsys.readouterr().out
     assert str(output) in out
@@ -54,8 +57,30 @@ def test_int8_copy_keeps_the_interface_and_the_descriptors(tiny_ir, tmp_path, wh
     graph = ov.Core().read_model(output)
     quantized = _quantized_inputs(graph)
     head = set(head_operations(graph))
-    assert quantized - head  # the backbone runs in INT8
+    front = set(front_operations(ov.Core().read_model(tiny_ir), 0.1))  # the first: 8 % of MACs
+    assert len(front) == 1 and not quantized & front  # the convolution reading the image: float
+    assert rt_value(graph, "float_front_operations") == str(len(front))
+    assert quantized - head - front  # the backbone runs in INT8
     assert bool(quantized & head) == whole_model  # the head only when asked
+
+
+def _two_convolutions() -> ov.Model:
+    """3->4 then 4->64 channels, 3x3 on 8x8: 8*8*4*27 = 6912 and 8*8*64*36 = 147456 MACs."""
+    from openvino import opset13 as ops
+
+    image = ops.parameter([1, 3, 8, 8], np.float32, name="image")
+    x = image
+    for name, (c_in, c_out) in (("small", (3, 4)), ("big", (4, 64))):
+        weights = ops.constant(np.ones((c_out, c_in, 3, 3), np.float32))
+        x = ops.convolution(x, weights, [1, 1], [1, 1], [1, 1], [1, 1], name=name)
+    return ov.Model([x], [image])
+
+
+@pytest.mark.parametrize(
+    ("share", "expected"), [(0.0, []), (0.04, []), (0.05, ["small"]), (1.0, ["small", "big"])]
+)
+def test_float_front_is_the_first_operations_within_their_share_of_the_compute(share, expected):
+    assert front_operations(_two_convolutions(), share) == expected  # small: 4.5 % of the MACs
 
 
 def test_missing_calibration_images_is_a_one_line_error(tiny_ir, tmp_path, capsys):

@@ -7,8 +7,8 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..quantize import FIDELITY_WARNING, int8_fidelity, quantize_int8
-from ._common import add_verbosity_args, positive_int, resolve_model_path, run
+from ..quantize import FIDELITY_WARNING, FLOAT_FRONT_SHARE, int8_fidelity, quantize_int8
+from ._common import add_verbosity_args, positive_int, resolve_model_path, run, share
 
 logger = logging.getLogger("place_recognition.cli.quantize")
 
@@ -45,6 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="quantize the NetVLAD head and whitening too (default: only the backbone)",
     )
     parser.add_argument(
+        "--float-front",
+        type=share,
+        default=FLOAT_FRONT_SHARE,
+        metavar="SHARE",
+        help="keep the first operations, which read the image, in float while they cost at most "
+        f"this share of the compute (default {FLOAT_FRONT_SHARE}; 0: quantize them too)",
+    )
+    parser.add_argument(
         "--no-check",
         action="store_true",
         help="skip the comparison of INT8 and float descriptors on up to 100 calibration-folder "
@@ -57,7 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
 def _main(args: argparse.Namespace) -> int:
     model = resolve_model_path(args.model)
     output = args.output or model.with_name(f"{model.stem}-int8.xml")
-    quantize_int8(model, args.calibration, output, args.subset, float_head=not args.whole_model)
+    quantize_int8(
+        model,
+        args.calibration,
+        output,
+        args.subset,
+        float_head=not args.whole_model,
+        float_front=args.float_front,
+    )
     print(f"INT8 model: {output}")
     if args.no_check:
         return 0
