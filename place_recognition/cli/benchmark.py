@@ -34,7 +34,7 @@ from ..fsutil import atomic_write_text
 from ..lite_build import ensure_lite_model
 from ..model import EmbeddingModel
 from ..noise import recall_under_query_noise
-from ..quantize import int8_fidelity, quantize_int8
+from ..quantize import FLOAT_FRONT_SHARE, int8_fidelity, quantize_int8
 from ..sysinfo import cap_thread_pools, machine_info
 from . import bench_search
 from ._common import (
@@ -248,10 +248,10 @@ def _startup(args, indexing: dict | None) -> dict:
 
 
 def _quantized(model: Path, calibration: Path, workdir: Path, subset: int) -> Path:
-    # Named by what it was calibrated on: the speed and recall parts may calibrate differently.
-    output = (
-        workdir / f"{model.stem}-int8-{calibration.parent.name}-{calibration.name}-{subset}.xml"
-    )
+    # Named by what it was calibrated on (the speed and recall parts may calibrate differently)
+    # and by the float front, so that a copy made by an earlier recipe is not reused.
+    source = f"{calibration.parent.name}-{calibration.name}-{subset}"
+    output = workdir / f"{model.stem}-int8-{source}-front{FLOAT_FRONT_SHARE}.xml"
     if not output.is_file() or output.stat().st_mtime < model.stat().st_mtime:
         _say(f"quantizing {model} on {calibration} ({subset} images at most)")
         quantize_int8(model, calibration, output, subset=subset)
