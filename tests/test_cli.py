@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from place_recognition.cli import build_index, make_samples, make_synthetic, search
+from place_recognition.cli._common import positive_float, share, weight_fraction
 
 from conftest import ROOT
 
@@ -83,3 +85,18 @@ def test_script_wrappers_run_from_any_folder(tmp_path):
         check=False,
     )
     assert result.returncode == 0 and "--gallery" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("parse", "good", "bad"),
+    [
+        (positive_float, ["1e-4", "3"], ["0", "-1", "nan", "x"]),
+        (share, ["0", "0.05", "1"], ["-0.1", "1.5", "nan"]),
+        (weight_fraction, ["0.01", "0.25"], ["0", "1", "nan"]),
+    ],
+)
+def test_number_options_take_their_range_and_refuse_the_rest(parse, good, bad):
+    assert [parse(text) for text in good] == [float(text) for text in good]
+    for text in bad:
+        with pytest.raises(argparse.ArgumentTypeError, match="expected a"):
+            parse(text)

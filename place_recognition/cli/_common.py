@@ -38,26 +38,24 @@ def positive_int(text: str) -> int:
     return value
 
 
-def positive_float(text: str) -> float:
-    """argparse type: a number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
+def _float_type(accepts: Callable[[float], bool], expected: str) -> Callable[[str], float]:
+    """An argparse type: a number for which ``accepts`` holds; ``expected`` names the range."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not accepts(value):  # also refuses nan
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
+        return value
+
+    return parse
 
 
-def share(text: str) -> float:
-    """argparse type: a fraction from 0 to 1, both included."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text}")
-    return value
+positive_float = _float_type(lambda value: value > 0, "a positive number")
+share = _float_type(lambda value: 0 <= value <= 1, "a number from 0 to 1")
+weight_fraction = _float_type(lambda value: 0 < value < 1, "a number between 0 and 1")
 
 
 def int_list(text: str) -> list[int]:

@@ -9,21 +9,8 @@ from pathlib import Path
 
 from ..lite import TAP_CHANNELS
 from ..lite_build import LITE_PATH, LiteRecipe, build_lite, build_meanpool
-from ._common import add_verbosity_args, positive_int, run
+from ._common import add_verbosity_args, positive_int, run, weight_fraction
 from .make_synthetic import parse_size
-
-
-def weight_fraction(text: str) -> float:
-    """argparse type: a number strictly between 0 and 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a number between 0 and 1, got {text!r}"
-        ) from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
