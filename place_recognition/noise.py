@@ -6,7 +6,7 @@ a precision change's loss is the data set's own fragility: on tiny, upscaled fra
 64x32) a near-chance Recall@1 moves more under half a gray level of noise than under INT8.
 
 The noise is added after the resize to the model input (the host twin of the graph's resize,
-``preprocess_reference``), where quantisation steps would also fall, and only to the queries.
+``resize_reference``), where quantisation steps would also fall, and only to the queries.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import openvino as ov
 
 from .datasets import VprDataset
 from .evaluation import recall_at_n
 from .images import read_image
-from .model import read_model
-from .preprocess import input_spec, preprocess_reference
+from .model import EmbeddingModel
+from .preprocess import resize_reference
 
 
 def recall_under_query_noise(
@@ -32,26 +31,19 @@ def recall_under_query_noise(
     seed: int = 0,
 ) -> dict[str, float]:
     """Recall@1 with no noise ("0") and with each sigma (gray levels of 0-255), same model."""
-    model = read_model(model_path)
-    spec = input_spec(model)
-    config = {"INFERENCE_PRECISION_HINT": precision} if precision else {}
-    request = ov.Core().compile_model(model, device, config).create_infer_request()
+    model = EmbeddingModel(model_path, device, precision, host_preprocessing=True)
     rng = np.random.default_rng(seed)
 
-    def embed(paths: list[Path], sigma: float) -> np.ndarray:
-        rows = []
-        for path in paths:
-            tensor = preprocess_reference(read_image(path), spec)
-            if sigma:
-                tensor = tensor + rng.normal(0.0, sigma, tensor.shape).astype(np.float32)
-            rows.append(request.infer({0: tensor})[0][0].copy())
-        vectors = np.stack(rows)
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    def noisy(path: Path, sigma: float) -> np.ndarray:
+        image = resize_reference(read_image(path), model.input)
+        if sigma:
+            image = image + rng.normal(0.0, sigma, image.shape).astype(np.float32)
+        return image
 
-    database = embed(dataset.database_paths(), 0.0)
+    database = model.embed_batch(noisy(path, 0.0) for path in dataset.database_paths())
     recalls = {}
     for sigma in (0.0, *sigmas):
-        queries = embed(dataset.query_paths(), sigma)
+        queries = model.embed_batch(noisy(path, sigma) for path in dataset.query_paths())
         top = np.argmax(queries @ database.T, axis=1)[:, None]
         recalls[f"{sigma:g}"] = recall_at_n(top, dataset.positives, (1,))[1]
     return recalls

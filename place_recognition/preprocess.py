@@ -114,16 +114,20 @@ def as_bgr(image: np.ndarray) -> np.ndarray:
     )
 
 
+def resize_reference(image: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """``image`` resized to the input as the graph does it: (height, width, 3) float32 BGR."""
+    return cv2.resize(
+        as_bgr(image).astype(np.float32), (spec.width, spec.height), interpolation=cv2.INTER_LINEAR
+    )
+
+
 def preprocess_reference(image: np.ndarray, spec: InputSpec) -> np.ndarray:
     """NumPy/OpenCV twin of :func:`embed_preprocessing` (the graph's input after its own steps).
 
     ``image``: (H, W, 3) uint8 BGR. Returns the float32 tensor of ``spec.shape()`` fed to the IR.
     The resize runs on float32 values, as the graph does, so the two agree to rounding error.
     """
-    resized = cv2.resize(
-        as_bgr(image).astype(np.float32), (spec.width, spec.height), interpolation=cv2.INTER_LINEAR
-    )
-    tensor = resized[None]
+    tensor = resize_reference(image, spec)[None]
     if spec.layout == "NCHW":
         tensor = tensor.transpose(0, 3, 1, 2)
     return np.ascontiguousarray(tensor)
