@@ -6,10 +6,10 @@ import logging
 
 __version__ = "0.1.0"
 
+from .core.model import EmbeddingModel
 from .errors import PlaceRecognitionError
-from .index import IndexMismatchError, PlaceIndex
-from .model import EmbeddingModel
-from .recognizer import Match, PlaceRecognizer
+from .index.place_index import IndexMismatchError, PlaceIndex
+from .recognition.recognizer import Match, PlaceRecognizer
 
 __all__ = [
     "EmbeddingModel",

@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from place_recognition.cli.convert import main
+from place_recognition.cli.convert_netvlad import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from place_recognition.cli.make_samples import main
+from place_recognition.cli.make_sample_gallery import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from place_recognition.cli.measure_fps import main
+from place_recognition.cli.measure_demo_fps import main
 
 if __name__ == "__main__":
     sys.exit(main())

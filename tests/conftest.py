@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from place_recognition.synthetic import write_synthetic_model
+from place_recognition.nets.synthetic import write_synthetic_model
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("PLACE_DATASETS", ROOT.parent / "shared" / "datasets"))

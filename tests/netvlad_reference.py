@@ -1,4 +1,6 @@
-"""An independent NumPy implementation of netvlad_tf's ``vgg16NetvladPca`` (REFERENCE.md §1.2).
+"""An independent NumPy implementation of netvlad_tf's ``vgg16NetvladPca``.
+
+The network as docs/background/netvlad-tf.md describes it.
 
 Written the way the TensorFlow code computes, in NHWC and float64, with none of the package's
 graph code: it is the oracle that the OpenVINO stand-in (and converted checkpoints) are checked

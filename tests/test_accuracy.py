@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from place_recognition.accuracy import (
+from place_recognition.core.model import EmbeddingModel
+from place_recognition.eval.ac_protocol import (
     grn_normalize,
     load_like_ac,
     localization_recall,
     read_image_like_ac,
     resize_like_ac,
 )
-from place_recognition.model import EmbeddingModel
 
 from conftest import F32, scene
 from models import flatten_model, save

@@ -8,14 +8,19 @@ import faiss
 import numpy as np
 import pytest
 
-from place_recognition import ann
 from place_recognition.cli import build_index, search
+from place_recognition.core.fingerprint import ModelFingerprint
+from place_recognition.core.model import EmbeddingModel
 from place_recognition.errors import PlaceRecognitionError
-from place_recognition.fingerprint import ModelFingerprint
-from place_recognition.gallery import GalleryRecord
-from place_recognition.index import MANIFEST, IndexFormatError, PlaceIndex, read_manifest
-from place_recognition.indexing import update_index
-from place_recognition.model import EmbeddingModel
+from place_recognition.index import modes as ann
+from place_recognition.index.place_index import (
+    MANIFEST,
+    IndexFormatError,
+    PlaceIndex,
+    read_manifest,
+)
+from place_recognition.index.records import GalleryRecord
+from place_recognition.indexing.update import update_index
 
 from conftest import F32
 
@@ -151,8 +156,8 @@ def test_without_a_mode_the_saved_index_keeps_its_own(tiny_ir, image_dir):
 
 
 def test_search_benchmark_runs_end_to_end_on_a_tiny_model(tiny_ir, tmp_path, capsys):
-    from place_recognition.cli import bench_search
-    from place_recognition.samples import write_sample_dataset
+    from place_recognition.cli import benchmark_search as bench_search
+    from place_recognition.scenes.street import write_sample_dataset
 
     dataset = write_sample_dataset(tmp_path / "set", places=6, views=3, unknown=2)
     report_path = tmp_path / "report.json"

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from place_recognition.benchmarks import BuildTiming, extrapolate_start, make_image_gallery
+from place_recognition.bench.measurements import BuildTiming, extrapolate_start, make_image_gallery
 from place_recognition.cli import benchmark
-from place_recognition.samples import write_sample_dataset, write_sample_gallery
+from place_recognition.scenes.street import write_sample_dataset, write_sample_gallery
 
 pytest.importorskip("nncf")
 

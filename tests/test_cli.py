@@ -11,7 +11,16 @@ import faiss
 import numpy as np
 import pytest
 
-from place_recognition.cli import build_index, make_samples, make_synthetic, search
+from place_recognition.cli import (
+    build_index,
+    search,
+)
+from place_recognition.cli import (
+    make_sample_gallery as make_samples,
+)
+from place_recognition.cli import (
+    make_synthetic_model as make_synthetic,
+)
 from place_recognition.cli._common import positive_float, share, weight_fraction
 
 from conftest import ROOT

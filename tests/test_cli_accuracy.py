@@ -8,10 +8,16 @@ import json
 import cv2
 import pytest
 
-from place_recognition.accuracy_checker import CONFIG, ir_input_size, model_folder, resized_config
-from place_recognition.cli import accuracy_check, evaluate
+from place_recognition.cli import evaluate
+from place_recognition.cli import run_accuracy_check as accuracy_check
 from place_recognition.errors import PlaceRecognitionError
-from place_recognition.synthetic import write_synthetic_model
+from place_recognition.eval.ac_runner import (
+    CONFIG,
+    ir_input_size,
+    model_folder,
+    resized_config,
+)
+from place_recognition.nets.synthetic import write_synthetic_model
 
 from conftest import scene
 

@@ -7,12 +7,12 @@ import json
 import cv2
 import pytest
 
-from place_recognition.calibration import read_threshold
 from place_recognition.cli import _common, calibrate_threshold, evaluate
-from place_recognition.datasets import read_ground_truth_folder
+from place_recognition.core.model import EmbeddingModel
 from place_recognition.errors import PlaceRecognitionError
-from place_recognition.model import EmbeddingModel
-from place_recognition.samples import write_sample_dataset
+from place_recognition.eval.datasets import read_ground_truth_folder
+from place_recognition.recognition.calibration import read_threshold
+from place_recognition.scenes.street import write_sample_dataset
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_default_model_is_netvlad_tf_when_present_else_lite(tmp_path, monkeypatc
 
 
 def test_build_from_a_calibration_folder_and_the_baseline(tmp_path, labelled, capsys):
-    from place_recognition.cli import build_lite
+    from place_recognition.cli import build_netvlad_lite as build_lite
 
     out = tmp_path / "lite.xml"
     argv = ["--calibration", str(labelled / "ref"), "-K", "2", "--dim", "3", "--tap", "s16"]

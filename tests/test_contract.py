@@ -8,8 +8,8 @@ import pytest
 from openvino import opset13 as ops
 
 from place_recognition.cli import build_index
+from place_recognition.core.model import EmbeddingModel
 from place_recognition.errors import ModelContractError
-from place_recognition.model import EmbeddingModel
 
 from models import save
 

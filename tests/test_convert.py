@@ -10,8 +10,8 @@ import numpy as np
 import openvino as ov
 import pytest
 
-from place_recognition.cli import convert as convert_cli
-from place_recognition.convert import (
+from place_recognition.cli import convert_netvlad as convert_cli
+from place_recognition.convert.tf_to_ir import (
     ConversionError,
     NetvladSource,
     convert_netvlad,
@@ -19,9 +19,9 @@ from place_recognition.convert import (
     omz_ir_path,
     write_irs,
 )
+from place_recognition.core.model import EmbeddingModel, rt_value
 from place_recognition.errors import PlaceRecognitionError
-from place_recognition.model import EmbeddingModel, rt_value
-from place_recognition.netvlad_graph import INPUT_NAME, OUTPUT_NAME
+from place_recognition.nets.netvlad_tf import INPUT_NAME, OUTPUT_NAME
 
 from conftest import F32
 from netvlad_fixture import (

@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from place_recognition.accuracy import grn_normalize, load_like_ac
-from place_recognition.accuracy_checker import run_accuracy_check
-from place_recognition.datasets import read_dataset, read_ground_truth_folder
-from place_recognition.evaluating import evaluate_like_accuracy_checker
-from place_recognition.lite_build import ensure_lite_model
-from place_recognition.model import EmbeddingModel
-from place_recognition.pitts_fixture import make_pitts_fixture
+from place_recognition.core.model import EmbeddingModel
+from place_recognition.eval.ac_protocol import grn_normalize, load_like_ac
+from place_recognition.eval.ac_runner import run_accuracy_check
+from place_recognition.eval.datasets import read_dataset, read_ground_truth_folder
+from place_recognition.eval.pitts_fixture import make_pitts_fixture
+from place_recognition.eval.runs import evaluate_like_accuracy_checker
+from place_recognition.zoo.lite import ensure_lite_model
 
 from conftest import F32
 

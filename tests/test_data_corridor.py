@@ -5,9 +5,9 @@ from __future__ import annotations
 import cv2
 import pytest
 
-from place_recognition.indexing import update_index
-from place_recognition.model import EmbeddingModel
-from place_recognition.recognizer import PlaceRecognizer
+from place_recognition.core.model import EmbeddingModel
+from place_recognition.indexing.update import update_index
+from place_recognition.recognition.recognizer import PlaceRecognizer
 
 pytestmark = pytest.mark.data
 

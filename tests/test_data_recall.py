@@ -1,19 +1,21 @@
 """Measured recall on the real sets (../shared/datasets): floors just under the README's numbers.
 
-Baseline = mean-pooled EfficientNet-Lite0 (1280-d head) at DATA.md's sizes; netvlad-lite with
-the shipped (generated-scenes) head and fitted to each set's references. All with the f32 hint.
+Baseline = mean-pooled EfficientNet-Lite0 (1280-d head) at the sizes of docs/background/data.md;
+netvlad-lite with the shipped (generated-scenes) head and fitted to each set's references. All
+with the f32 hint.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from place_recognition.datasets import read_ground_truth_folder
-from place_recognition.evaluating import evaluate_dataset
-from place_recognition.gallery_fit import fit_lite_to_images
-from place_recognition.images import read_image
-from place_recognition.lite_build import build_meanpool, ensure_lite_model
-from place_recognition.model import EmbeddingModel
+from place_recognition.core.images import read_image
+from place_recognition.core.model import EmbeddingModel
+from place_recognition.eval.datasets import read_ground_truth_folder
+from place_recognition.eval.runs import evaluate_dataset
+from place_recognition.indexing.gallery_fit import fit_lite_to_images
+from place_recognition.nets.lite_build import build_meanpool
+from place_recognition.zoo.lite import ensure_lite_model
 
 from conftest import F32
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from place_recognition.lite_build import ensure_lite_model
+from place_recognition.zoo.lite import ensure_lite_model
 
 from conftest import DATASETS
 

@@ -11,18 +11,18 @@ import cv2
 import numpy as np
 import pytest
 
-from place_recognition import frames as frames_module
-from place_recognition.calibration import store_threshold_in_index
 from place_recognition.cli import demo
 from place_recognition.cli._demo_io import FrameWriter
-from place_recognition.index import INDEX_DIRNAME, MANIFEST
-from place_recognition.overlay import overlay_size
-from place_recognition.samples import (
+from place_recognition.index.place_index import INDEX_DIRNAME, MANIFEST
+from place_recognition.nets.synthetic import write_synthetic_model
+from place_recognition.recognition.calibration import store_threshold_in_index
+from place_recognition.scenes.street import (
     place_coordinates,
     sample_video_frames,
     write_sample_gallery,
 )
-from place_recognition.synthetic import write_synthetic_model
+from place_recognition.video import sources as frames_module
+from place_recognition.video.overlay import overlay_size
 
 from conftest import ROOT
 

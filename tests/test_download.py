@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from place_recognition.convert import convert_netvlad, locate_source
-from place_recognition.download import (
+from place_recognition.convert.download import (
     NETVLAD_FILES,
     NETVLAD_LAYERS_PY,
     NETVLAD_NETS_PY,
@@ -26,6 +25,7 @@ from place_recognition.download import (
     unpack_zip,
     verify_file,
 )
+from place_recognition.convert.tf_to_ir import convert_netvlad, locate_source
 
 from netvlad_fixture import CHECKPOINT_DIR, TOLERANCE, max_error
 
@@ -79,7 +79,7 @@ def _closed_port_url() -> str:
 
 
 def test_real_constants_are_the_omz_model_card_ones():
-    # REFERENCE.md §1.5 (omz_tools 2023.3/2024.6 model.yml; sha256 from the 2021.3 one).
+    # docs/background/netvlad-tf.md (omz_tools 2023.3/2024.6 model.yml; sha256 from the 2021.3 one).
     assert NETVLAD_ZIP.size == 1_108_966_217
     assert NETVLAD_ZIP.sha384 == (
         "2aacb2110402ee5c2c1dd5ccfdade0ca3da8df94d1f5eb5441d929beb031877909a399cb7268fef95fd1a8f251ccbd85"

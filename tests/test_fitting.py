@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from test_lite import SIZE
 
-from place_recognition import fitting
-from place_recognition.fitting import local_features, scene_features
-from place_recognition.lite import BACKBONE_PATH, build_local_features_model, read_backbone
-from place_recognition.model import EmbeddingModel
+from place_recognition.core.model import EmbeddingModel
+from place_recognition.nets import head_fit as fitting
+from place_recognition.nets.head_fit import local_features, scene_features
+from place_recognition.nets.lite import BACKBONE_PATH, build_local_features_model, read_backbone
 
 from conftest import F32, ROOT
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from place_recognition.cli._demo_io import FrameWriter
-from place_recognition.frames import ThreadedReader, open_source
+from place_recognition.video.sources import ThreadedReader, open_source
 
 from conftest import scene
 

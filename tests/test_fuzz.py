@@ -1,4 +1,4 @@
-"""Issue 8, item 6: any bytes given to the image reader or the index loader give either a valid
+"""Any bytes given to the image reader or the index loader give either a valid
 result or the project's own error, never a crash of another kind (hypothesis)."""
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from place_recognition.calibration import read_threshold
+from place_recognition.core.fingerprint import ModelFingerprint
+from place_recognition.core.images import decode_image, read_image, why_undecodable
 from place_recognition.errors import PlaceRecognitionError
-from place_recognition.fingerprint import ModelFingerprint
-from place_recognition.fitted import fitted_model_path
-from place_recognition.gallery import GalleryRecord
-from place_recognition.images import decode_image, read_image, why_undecodable
-from place_recognition.index import MANIFEST, PlaceIndex
+from place_recognition.index.place_index import MANIFEST, PlaceIndex
+from place_recognition.index.records import GalleryRecord
+from place_recognition.indexing.fitted import fitted_model_path
+from place_recognition.recognition.calibration import read_threshold
 
 from conftest import scene
 

@@ -8,17 +8,22 @@ import numpy as np
 import pytest
 from test_lite import SIZE, random_params
 
-from place_recognition.calibration import read_threshold, store_threshold_in_index
+from place_recognition.core.ir_files import save_ir
+from place_recognition.core.model import EmbeddingModel
 from place_recognition.errors import PlaceRecognitionError
-from place_recognition.gallery_fit import fit_lite_to_images, fit_to_gallery
-from place_recognition.index import FITTED_MODEL, PlaceIndex, default_index_dir, read_manifest
-from place_recognition.indexing import update_index
-from place_recognition.irio import save_ir
-from place_recognition.lite import build_lite_model, read_backbone
-from place_recognition.lite_build import folder_images
-from place_recognition.model import EmbeddingModel
-from place_recognition.recognizer import PlaceRecognizer
-from place_recognition.samples import write_sample_gallery
+from place_recognition.index.place_index import (
+    FITTED_MODEL,
+    PlaceIndex,
+    default_index_dir,
+    read_manifest,
+)
+from place_recognition.indexing.gallery_fit import fit_lite_to_images, fit_to_gallery
+from place_recognition.indexing.update import update_index
+from place_recognition.nets.lite import build_lite_model, read_backbone
+from place_recognition.nets.lite_build import folder_images
+from place_recognition.recognition.calibration import read_threshold, store_threshold_in_index
+from place_recognition.recognition.recognizer import PlaceRecognizer
+from place_recognition.scenes.street import write_sample_gallery
 
 from conftest import F32
 

@@ -5,8 +5,17 @@ from __future__ import annotations
 import cv2
 import pytest
 
+from place_recognition.core.images import (
+    list_images,
+    read_image,
+)
 from place_recognition.errors import PlaceRecognitionError
-from place_recognition.images import default_label, list_images, read_image, read_places
+from place_recognition.indexing.listing import (
+    default_label,
+)
+from place_recognition.indexing.places_csv import (
+    read_places,
+)
 
 from conftest import scene
 

@@ -7,9 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from place_recognition.fingerprint import ModelFingerprint
-from place_recognition.gallery import GalleryRecord
-from place_recognition.index import (
+from place_recognition.core.fingerprint import ModelFingerprint
+from place_recognition.index.place_index import (
     MANIFEST,
     IndexFormatError,
     IndexMismatchError,
@@ -17,6 +16,7 @@ from place_recognition.index import (
     PlaceIndex,
     l2_normalize,
 )
+from place_recognition.index.records import GalleryRecord
 
 FP = ModelFingerprint("tiny", "ab" * 32, (200, 300), 8)
 
@@ -91,7 +91,7 @@ def test_a_crash_before_the_manifest_leaves_the_old_index(tmp_path, monkeypatch)
         raise OSError("disk full")
 
     # Fail exactly when the manifest (the commit point) is written.
-    import place_recognition.index as index_module
+    import place_recognition.index.place_index as index_module
 
     real_write = index_module.atomic_write_text
     monkeypatch.setattr(
@@ -158,7 +158,7 @@ def test_missing_index_names_the_folder(tmp_path):
 def test_reader_retries_when_a_writer_replaced_its_generation(tmp_path, monkeypatch):
     first, _ = _index(3)
     first.save(tmp_path)
-    import place_recognition.index as index_module
+    import place_recognition.index.place_index as index_module
 
     real_read = index_module.read_manifest
     calls = {"n": 0}

@@ -9,10 +9,16 @@ import cv2
 import numpy as np
 import pytest
 
-from place_recognition.index import PlaceIndex, default_index_dir, read_manifest, update_manifest
-from place_recognition.indexing import list_gallery, update_index
-from place_recognition.model import EmbeddingModel
-from place_recognition.recognizer import PlaceRecognizer
+from place_recognition.core.model import EmbeddingModel
+from place_recognition.index.place_index import (
+    PlaceIndex,
+    default_index_dir,
+    read_manifest,
+    update_manifest,
+)
+from place_recognition.indexing.listing import list_gallery
+from place_recognition.indexing.update import update_index
+from place_recognition.recognition.recognizer import PlaceRecognizer
 
 from conftest import F32
 
@@ -113,8 +119,8 @@ def test_custom_index_folder_and_gallery_size(model, image_dir, tmp_path):
 
 
 def test_index_of_another_model_is_refused(model, image_dir, tmp_path):
-    from place_recognition.index import IndexMismatchError
-    from place_recognition.synthetic import write_synthetic_model
+    from place_recognition.index.place_index import IndexMismatchError
+    from place_recognition.nets.synthetic import write_synthetic_model
 
     update_index(model, image_dir, index_dir=tmp_path / "idx")
     other = EmbeddingModel(write_synthetic_model(tmp_path / "o.xml", width=16, seed=9))

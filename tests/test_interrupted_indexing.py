@@ -1,4 +1,4 @@
-"""Issue 8, item 3: SIGKILL the indexing script at random moments; the index survives and resumes.
+"""SIGKILL the indexing script at random moments; the index survives and resumes.
 
 Each attempt changes the gallery, starts ``scripts/build_index.py`` and kills it: at a uniformly
 random moment of a whole run, or (to land enough kills in the short commit) shortly after the
@@ -23,10 +23,10 @@ import cv2
 import numpy as np
 import pytest
 
-from place_recognition.images import list_images, read_image
-from place_recognition.index import MANIFEST, PlaceIndex, read_manifest
-from place_recognition.model import EmbeddingModel
-from place_recognition.resume import JOURNAL
+from place_recognition.core.images import list_images, read_image
+from place_recognition.core.model import EmbeddingModel
+from place_recognition.index.place_index import MANIFEST, PlaceIndex, read_manifest
+from place_recognition.indexing.journal import JOURNAL
 
 from conftest import F32, ROOT, scene
 

@@ -10,8 +10,9 @@ import numpy as np
 import openvino as ov
 import pytest
 
-from place_recognition.irio import save_ir
-from place_recognition.lite import (
+from place_recognition.core.ir_files import save_ir
+from place_recognition.core.model import EmbeddingModel, rt_value
+from place_recognition.nets.lite import (
     BACKBONE_PATH,
     NetVladParams,
     build_lite_model,
@@ -21,8 +22,7 @@ from place_recognition.lite import (
     read_backbone,
     refit_lite_model,
 )
-from place_recognition.model import EmbeddingModel, rt_value
-from place_recognition.vocabulary import vlad
+from place_recognition.nets.vocabulary import vlad
 
 from conftest import F32, ROOT, scene
 
@@ -110,7 +110,8 @@ def test_refit_replaces_only_the_head(backbone_ir, tmp_path):
 
 
 def test_default_build_is_redone_when_the_recipe_changed(tmp_path, monkeypatch):
-    from place_recognition import lite_build
+    from place_recognition.nets.lite_build import LiteRecipe
+    from place_recognition.zoo import lite
 
     builds = []
 
@@ -118,12 +119,12 @@ def test_default_build_is_redone_when_the_recipe_changed(tmp_path, monkeypatch):
         builds.append(path)
         path.write_text("ir")
 
-    monkeypatch.setattr(lite_build, "build_lite", fake_build)
+    monkeypatch.setattr(lite, "build_calibrated_lite", fake_build)
     path = tmp_path / "netvlad-lite.xml"
-    lite_build.ensure_lite_model(path)
-    lite_build.ensure_lite_model(path)
+    lite.ensure_lite_model(path)
+    lite.ensure_lite_model(path)
     assert len(builds) == 1  # built once, then reused
     path.with_suffix(".recipe").write_text("LiteRecipe(dim=512)")  # an older code's build
-    lite_build.ensure_lite_model(path)
+    lite.ensure_lite_model(path)
     assert len(builds) == 2
-    assert path.with_suffix(".recipe").read_text() == repr(lite_build.LiteRecipe())
+    assert path.with_suffix(".recipe").read_text() == repr(LiteRecipe())

@@ -9,9 +9,9 @@ import openvino as ov
 import pytest
 from openvino import opset13 as ops
 
-from place_recognition.devices import check_device, physical_devices
+from place_recognition.core.devices import check_device, physical_devices
+from place_recognition.core.model import EmbeddingModel
 from place_recognition.errors import DeviceError, ModelContractError, PlaceRecognitionError
-from place_recognition.model import EmbeddingModel
 
 from conftest import F32, scene
 from models import flatten_model, save
@@ -147,7 +147,7 @@ def test_synthetic_model_warns_on_every_load(tiny_ir, caplog):
 
 
 def test_fingerprint_identifies_the_weights(tiny_ir, tmp_path):
-    from place_recognition.synthetic import write_synthetic_model
+    from place_recognition.nets.synthetic import write_synthetic_model
 
     other = write_synthetic_model(tmp_path / "other.xml", width=16, seed=1)
     first, second = EmbeddingModel(tiny_ir).fingerprint, EmbeddingModel(other).fingerprint

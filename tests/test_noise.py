@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from place_recognition.datasets import read_dataset
-from place_recognition.evaluating import evaluate_dataset
-from place_recognition.model import EmbeddingModel
-from place_recognition.noise import recall_under_query_noise
-from place_recognition.samples import write_sample_dataset
+from place_recognition.core.model import EmbeddingModel
+from place_recognition.eval.datasets import read_dataset
+from place_recognition.eval.noise import recall_under_query_noise
+from place_recognition.eval.runs import evaluate_dataset
+from place_recognition.scenes.street import write_sample_dataset
 
 from conftest import F32
 

@@ -12,9 +12,14 @@ from dataclasses import replace
 
 import pytest
 
-from place_recognition import omz
-from place_recognition.cli.omz import REQUIREMENTS, REQUIREMENTS_TF
-from place_recognition.download import NETVLAD_FILES, NETVLAD_ZIP, DownloadError, RemoteFile
+from place_recognition.cli.omz_netvlad import REQUIREMENTS, REQUIREMENTS_TF
+from place_recognition.convert import omz_tools as omz
+from place_recognition.convert.download import (
+    NETVLAD_FILES,
+    NETVLAD_ZIP,
+    DownloadError,
+    RemoteFile,
+)
 
 
 def _closed_port() -> int:

@@ -5,11 +5,21 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from place_recognition.gallery import GalleryRecord
-from place_recognition.index import Match
-from place_recognition.overlay import OverlayView, draw_overlay, label_region, overlay_size
-from place_recognition.results import PlaceVoter, accept, decide, distinct_places
-from place_recognition.thumbnails import ThumbnailCache
+from place_recognition.index.place_index import Match
+from place_recognition.index.records import GalleryRecord
+from place_recognition.recognition.decisions import (
+    PlaceVoter,
+    accept,
+    decide,
+    distinct_places,
+)
+from place_recognition.video.overlay import (
+    OverlayView,
+    draw_overlay,
+    label_region,
+    overlay_size,
+)
+from place_recognition.video.thumbnails import ThumbnailCache
 
 from conftest import scene
 

@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from place_recognition.datasets import read_dataset, read_pitts_split, read_utm_folder
 from place_recognition.errors import PlaceRecognitionError
-from place_recognition.pitts import (
+from place_recognition.eval.datasets import read_dataset, read_pitts_split, read_utm_folder
+from place_recognition.eval.pitts import (
     PittsSplit,
     positives_within,
     read_pitts_mat,

@@ -5,9 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from place_recognition.core.model import EmbeddingModel
+from place_recognition.core.preprocess import (
+    InputSpec,
+    as_bgr,
+    input_spec,
+    preprocess_reference,
+)
 from place_recognition.errors import ModelContractError
-from place_recognition.model import EmbeddingModel
-from place_recognition.preprocess import InputSpec, as_bgr, input_spec, preprocess_reference
 
 from conftest import F32, scene
 from models import flatten_model, save

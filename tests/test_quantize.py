@@ -7,12 +7,12 @@ import numpy as np
 import openvino as ov
 import pytest
 
-from place_recognition.cli import quantize
-from place_recognition.images import read_image
-from place_recognition.model import EmbeddingModel, rt_value
-from place_recognition.quantize import front_operations, head_operations, int8_fidelity
-from place_recognition.samples import write_sample_gallery
-from place_recognition.synthetic import write_synthetic_model
+from place_recognition.cli import quantize_int8 as quantize
+from place_recognition.core.images import read_image
+from place_recognition.core.model import EmbeddingModel, rt_value
+from place_recognition.nets.int8 import front_operations, head_operations, int8_fidelity
+from place_recognition.nets.synthetic import write_synthetic_model
+from place_recognition.scenes.street import write_sample_gallery
 
 from conftest import F32
 

@@ -1,13 +1,13 @@
-"""The reference demo's method (benchmark baseline) does what REFERENCE.md §3 says it does."""
+"""The reference demo's method (benchmark baseline) does what docs/background/omz-demo.md says."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from place_recognition.fingerprint import ModelFingerprint
-from place_recognition.gallery import GalleryRecord
-from place_recognition.index import PlaceIndex
-from place_recognition.reference_demo import ReferenceDemo, reference_search
+from place_recognition.bench.reference_demo import ReferenceDemo, reference_search
+from place_recognition.core.fingerprint import ModelFingerprint
+from place_recognition.index.place_index import PlaceIndex
+from place_recognition.index.records import GalleryRecord
 
 from conftest import scene
 

@@ -1,4 +1,4 @@
-"""Issue 8, item 1: awkward gallery content is read right or reported, and never misaligns."""
+"""Awkward gallery content is read right or reported, and never misaligns."""
 
 from __future__ import annotations
 
@@ -9,12 +9,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from place_recognition import images as images_module
+from place_recognition.core import images as images_module
+from place_recognition.core.images import (
+    decode_image,
+    list_images,
+    read_image,
+    why_undecodable,
+)
+from place_recognition.core.model import EmbeddingModel
 from place_recognition.errors import PlaceRecognitionError
-from place_recognition.images import decode_image, list_images, read_image, why_undecodable
-from place_recognition.index import PlaceIndex, read_manifest
-from place_recognition.indexing import update_index
-from place_recognition.model import EmbeddingModel
+from place_recognition.index.place_index import PlaceIndex, read_manifest
+from place_recognition.indexing.update import update_index
 
 from conftest import F32, scene
 

@@ -1,4 +1,4 @@
-"""Issue 8, items 2, 4, 5 and 7: damaged indexes, concurrent readers, model problems, exit codes.
+"""Damaged indexes, concurrent readers, model problems, exit codes.
 
 Everything goes through the real commands (``main(argv)``) on a tiny model built in code.
 """
@@ -21,7 +21,7 @@ import pytest
 
 from place_recognition.cli import build_index, search
 from place_recognition.errors import EXIT_INPUT, EXIT_RUNTIME
-from place_recognition.index import MANIFEST, PlaceIndex, read_manifest
+from place_recognition.index.place_index import MANIFEST, PlaceIndex, read_manifest
 
 from conftest import ROOT, scene
 from models import save
@@ -238,9 +238,9 @@ _WRITER = textwrap.dedent(
     """
     import sys
     import numpy as np
-    from place_recognition.fingerprint import ModelFingerprint
-    from place_recognition.gallery import GalleryRecord
-    from place_recognition.index import PlaceIndex
+    from place_recognition.core.fingerprint import ModelFingerprint
+    from place_recognition.index.records import GalleryRecord
+    from place_recognition.index.place_index import PlaceIndex
 
     directory, generations = sys.argv[1], int(sys.argv[2])
     fp = ModelFingerprint("gen", "ef" * 32, (8, 8), 16)

@@ -6,9 +6,9 @@ import numpy as np
 import openvino as ov
 import pytest
 
-from place_recognition.model import EmbeddingModel, rt_value
-from place_recognition.netvlad_graph import INPUT_NAME, OUTPUT_NAME, build_netvlad_model
-from place_recognition.synthetic import build_synthetic_model, synthetic_weights
+from place_recognition.core.model import EmbeddingModel, rt_value
+from place_recognition.nets.netvlad_tf import INPUT_NAME, OUTPUT_NAME, build_netvlad_model
+from place_recognition.nets.synthetic import build_synthetic_model, synthetic_weights
 
 from conftest import F32, scene
 from netvlad_reference import netvlad_forward

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from place_recognition.netvlad_graph import weight_shapes
-from place_recognition.tfcheckpoint import Checkpoint, CheckpointError
+from place_recognition.convert.tf_checkpoint import Checkpoint, CheckpointError
+from place_recognition.nets.netvlad_tf import weight_shapes
 
 from netvlad_fixture import FIXTURE, PREFIX, copy_checkpoint, goldens
 from netvlad_reference import netvlad_forward

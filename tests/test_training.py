@@ -15,22 +15,22 @@ import numpy as np
 import openvino as ov
 import pytest
 
-from place_recognition.irio import save_ir
-from place_recognition.lite import (
+from place_recognition.core.ir_files import save_ir
+from place_recognition.core.model import EmbeddingModel, rt_value
+from place_recognition.nets.lite import (
     BACKBONE_PATH,
     NetVladParams,
     build_lite_model,
     local_features_model,
     read_backbone,
 )
-from place_recognition.model import EmbeddingModel, rt_value
-from place_recognition.samples import render_place, render_view
+from place_recognition.scenes.street import render_place, render_view
 
 from conftest import F32, ROOT, scene
 
 torch = pytest.importorskip("torch")
 
-from place_recognition.cli import train as train_cli  # noqa: E402
+from place_recognition.cli import train_netvlad as train_cli  # noqa: E402
 from place_recognition.training.data import TrainingSet, ValidationSet  # noqa: E402
 from place_recognition.training.head import NetVladHead  # noqa: E402
 from place_recognition.training.ir_head import export_trained, read_head  # noqa: E402

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from place_recognition.cli import train
+from place_recognition.cli import train_netvlad as train
 from place_recognition.errors import PlaceRecognitionError
 from place_recognition.training.data import build_sets, validation_positives
 from place_recognition.training.places import (

@@ -6,10 +6,9 @@ import faiss
 import numpy as np
 import pytest
 
-from place_recognition.calibration import calibrate_threshold
 from place_recognition.errors import PlaceRecognitionError
-from place_recognition.evaluation import rank_database, recall_at_n
-from place_recognition.vocabulary import (
+from place_recognition.eval.metrics import rank_database, recall_at_n
+from place_recognition.nets.vocabulary import (
     SECOND_NEAREST_WEIGHT,
     fit_vocabulary,
     fit_whitening,
@@ -17,6 +16,7 @@ from place_recognition.vocabulary import (
     vlad,
     vlad_batch,
 )
+from place_recognition.recognition.calibration import calibrate_threshold
 
 
 def unit_rows(rng, n, d):

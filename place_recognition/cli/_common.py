@@ -8,7 +8,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..devices import PERFORMANCE_HINTS, PRECISIONS
+from ..core.devices import PERFORMANCE_HINTS, PRECISIONS
+from ..core.model import EmbeddingModel
 from ..errors import (
     EXIT_INPUT,
     EXIT_INTERRUPTED,
@@ -16,9 +17,8 @@ from ..errors import (
     EXIT_RUNTIME,
     PlaceRecognitionError,
 )
-from ..lite_build import ensure_lite_model
-from ..model import EmbeddingModel
-from ..synthetic import SYNTHETIC_DIR, write_synthetic_model
+from ..nets.synthetic import SYNTHETIC_DIR, write_synthetic_model
+from ..zoo.lite import ensure_lite_model
 
 logger = logging.getLogger("place_recognition.cli")
 
@@ -154,7 +154,7 @@ def setup_logging(args: argparse.Namespace) -> None:
     logging.basicConfig(level=level, format="[%(levelname)s] %(message)s", stream=sys.stderr)
 
 
-# --- default model (issue 5): netvlad-tf when present, else netvlad-lite ---------------------
+# --- default model: netvlad-tf when present, else netvlad-lite ------------------------------
 def resolve_model_path(path: Path | None) -> Path:
     """The -m value, else ``models/netvlad-tf.xml`` when it exists, else netvlad-lite.
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..core.files import atomic_write_bytes
 from ..errors import PlaceRecognitionError
-from ..fsutil import atomic_write_bytes
 
 # Container -> codec: MJPG in .avi is what the OMZ demo writes and what every OpenCV build has.
 _CODECS = {".avi": "MJPG", ".mp4": "mp4v", ".mkv": "MJPG", ".mov": "mp4v"}

@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ..frames import FrameSource, ThreadedReader
-from ..indexing import IndexUpdate
-from ..model import EmbeddingModel
-from ..overlay import OverlayView, draw_overlay
-from ..pipeline import Embedded, FramePipeline
-from ..results import PlaceVoter, decide, search_places
-from ..sysinfo import machine_line
-from ..thresholds import Threshold
-from ..thumbnails import ThumbnailCache
-from ..timing import RateMeter, StageTimes
+from ..core.model import EmbeddingModel
+from ..core.sysinfo import machine_line
+from ..indexing.update import IndexUpdate
+from ..recognition.decisions import PlaceVoter, decide, search_places
+from ..recognition.thresholds import Threshold
+from ..video.overlay import OverlayView, draw_overlay
+from ..video.pipeline import Embedded, FramePipeline
+from ..video.sources import FrameSource, ThreadedReader
+from ..video.thumbnails import ThumbnailCache
+from ..video.timing import RateMeter, StageTimes
 from ._demo_io import FrameWriter, JsonLinesWriter
 
 WINDOW = "place recognition"

@@ -1,4 +1,4 @@
-"""Every measurement of issue 7 in one run: ``python scripts/benchmark.py [-m IR]``.
+"""Every speed measurement in one run: ``python scripts/benchmark.py [-m IR]``.
 
 Sections (all by default), each reported as ratios measured in this run on this machine:
 
@@ -26,17 +26,17 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import benchmarks as bm
-from ..bench_app import benchmark_app_sweep
-from ..datasets import read_dataset
-from ..evaluating import evaluate_dataset
-from ..fsutil import atomic_write_text
-from ..lite_build import ensure_lite_model
-from ..model import EmbeddingModel
-from ..noise import recall_under_query_noise
-from ..quantize import FLOAT_FRONT_SHARE, int8_fidelity, quantize_int8
-from ..sysinfo import cap_thread_pools, machine_info
-from . import bench_search
+from ..bench import measurements as bm
+from ..bench.benchmark_app import benchmark_app_sweep
+from ..core.files import atomic_write_text
+from ..core.model import EmbeddingModel
+from ..core.sysinfo import cap_thread_pools, machine_info
+from ..eval.datasets import read_dataset
+from ..eval.noise import recall_under_query_noise
+from ..eval.runs import evaluate_dataset
+from ..nets.int8 import FLOAT_FRONT_SHARE, int8_fidelity, quantize_int8
+from ..zoo.lite import ensure_lite_model
+from . import benchmark_search as bench_search
 from ._common import (
     FULL_SIZE_SYNTHETIC,
     add_verbosity_args,
@@ -45,7 +45,7 @@ from ._common import (
     require_measured_model,
     run,
 )
-from .bench_search import DATASETS
+from .benchmark_search import DATASETS
 from .measure_warm_start import warm_starts
 
 SECTIONS = ("indexing", "search", "startup", "int8", "scale")

@@ -6,8 +6,8 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..gallery_fit import fit_to_gallery
-from ..indexing import update_index
+from ..indexing.gallery_fit import fit_to_gallery
+from ..indexing.update import update_index
 from ._common import (
     add_index_mode_args,
     add_model_args,

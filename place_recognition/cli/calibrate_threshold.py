@@ -7,15 +7,20 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..calibration import (
+from ..eval.datasets import read_ground_truth_folder
+from ..eval.runs import evaluate_dataset
+from ..indexing.fitted import resolve_gallery_model
+from ..recognition.calibration import (
     calibrate_on_ranking,
     store_threshold_in_index,
     store_threshold_in_model,
 )
-from ..datasets import read_ground_truth_folder
-from ..evaluating import evaluate_dataset
-from ..fitted import resolve_gallery_model
-from ._common import add_model_args, add_verbosity_args, load_model, run
+from ._common import (
+    add_model_args,
+    add_verbosity_args,
+    load_model,
+    run,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

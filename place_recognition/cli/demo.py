@@ -16,15 +16,16 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from ..core.fingerprint import cache_dir
+from ..core.model import EmbeddingModel
+from ..core.sysinfo import cap_thread_pools
 from ..errors import PlaceRecognitionError
-from ..fingerprint import cache_dir
-from ..frames import ThreadedReader, open_source
-from ..index import IndexFormatError, IndexMismatchError
-from ..indexing import IndexUpdate, list_gallery, update_index
-from ..model import EmbeddingModel
-from ..pipeline import FramePipeline
-from ..sysinfo import cap_thread_pools
-from ..thresholds import resolve_threshold
+from ..index.place_index import IndexFormatError, IndexMismatchError
+from ..indexing.listing import list_gallery
+from ..indexing.update import IndexUpdate, update_index
+from ..recognition.thresholds import resolve_threshold
+from ..video.pipeline import FramePipeline
+from ..video.sources import ThreadedReader, open_source
 from ._common import (
     add_index_mode_args,
     add_model_args,

@@ -7,16 +7,22 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..datasets import read_dataset
-from ..evaluating import evaluate_dataset, evaluate_like_accuracy_checker
-from ..evaluation import RecallReport
-from ..fingerprint import cache_dir
-from ..gallery_fit import fit_lite_to_images
-from ..images import read_image
-from ..model import EmbeddingModel
-from ..recall_plot import save_recall_plot
-from ._common import add_model_args, add_verbosity_args, load_model, positive_int, run
-from .make_synthetic import parse_size
+from ..core.fingerprint import cache_dir
+from ..core.images import read_image
+from ..core.model import EmbeddingModel
+from ..eval.datasets import read_dataset
+from ..eval.metrics import RecallReport
+from ..eval.plots import save_recall_plot
+from ..eval.runs import evaluate_dataset, evaluate_like_accuracy_checker
+from ..indexing.gallery_fit import fit_lite_to_images
+from ._common import (
+    add_model_args,
+    add_verbosity_args,
+    load_model,
+    positive_int,
+    run,
+)
+from .make_synthetic_model import parse_size
 
 CURVE_MAX_N = 25
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import PlaceRecognitionError
-from ..lite import BACKBONE_PATH
+from ..nets.lite import BACKBONE_PATH
 from ._common import add_verbosity_args, run
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _main(args: argparse.Namespace) -> int:
     try:
-        from ..backbone_export import export_backbone
+        from ..nets.backbone_export import export_backbone
 
         differences = export_backbone(args.output, fp16=not args.fp32)
     except ImportError as exc:

@@ -6,8 +6,8 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..datasets import read_ground_truth_folder
-from ..pitts_fixture import make_pitts_fixture
+from ..eval.datasets import read_ground_truth_folder
+from ..eval.pitts_fixture import make_pitts_fixture
 from ._common import add_verbosity_args, positive_int, run
 
 

@@ -14,11 +14,16 @@ from pathlib import Path
 
 import cv2
 
+from ..core.files import atomic_write_bytes
 from ..errors import PlaceRecognitionError
-from ..fsutil import atomic_write_bytes
-from ..samples import write_sample_gallery
+from ..scenes.street import write_sample_gallery
 from . import demo
-from ._common import add_verbosity_args, positive_int, resolve_model_path, run
+from ._common import (
+    add_verbosity_args,
+    positive_int,
+    resolve_model_path,
+    run,
+)
 from .quickstart import SAMPLE_GALLERY, write_sample_video
 
 DEFAULT_OUTPUT = Path("docs") / "demo_overlay.png"

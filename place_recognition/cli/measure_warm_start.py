@@ -23,13 +23,19 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ..gallery import GalleryRecord
-from ..images import default_label, list_images
-from ..index import PlaceIndex, default_index_dir, l2_normalize
-from ..indexing import update_index
-from ..model import EmbeddingModel
-from ..samples import render_place, render_view, sample_video_frames
-from ._common import add_verbosity_args, positive_int, resolve_model_path, run
+from ..core.images import list_images
+from ..core.model import EmbeddingModel
+from ..index.place_index import PlaceIndex, default_index_dir, l2_normalize
+from ..index.records import GalleryRecord
+from ..indexing.listing import default_label
+from ..indexing.update import update_index
+from ..scenes.street import render_place, render_view, sample_video_frames
+from ._common import (
+    add_verbosity_args,
+    positive_int,
+    resolve_model_path,
+    run,
+)
 from ._demo_io import FrameWriter
 
 ROOT = Path(__file__).resolve().parents[2]

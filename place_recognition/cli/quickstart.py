@@ -7,13 +7,23 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..images import read_image
-from ..indexing import update_index
-from ..model import EmbeddingModel
-from ..recognizer import PlaceRecognizer
-from ..samples import render_place, render_view, sample_video_frames, write_sample_gallery
+from ..core.images import read_image
+from ..core.model import EmbeddingModel
+from ..indexing.update import update_index
+from ..recognition.recognizer import PlaceRecognizer
+from ..scenes.street import (
+    render_place,
+    render_view,
+    sample_video_frames,
+    write_sample_gallery,
+)
 from . import demo
-from ._common import DEFAULT_MODEL, add_verbosity_args, resolve_model_path, run
+from ._common import (
+    DEFAULT_MODEL,
+    add_verbosity_args,
+    resolve_model_path,
+    run,
+)
 from ._demo_io import FrameWriter
 
 SAMPLE_GALLERY = Path("gallery") / "sample"

@@ -7,8 +7,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..images import read_image
-from ..recognizer import PlaceRecognizer
+from ..core.images import read_image
+from ..recognition.recognizer import PlaceRecognizer
 from ._common import (
     add_index_mode_args,
     add_model_args,

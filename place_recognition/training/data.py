@@ -6,7 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .places import Positions, Split, place_labels, within
+from .places import (
+    Positions,
+    Split,
+    place_labels,
+    within,
+)
 
 
 @dataclass

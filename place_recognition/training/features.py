@@ -16,18 +16,19 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 
-from ..evaluating import embedding_cache_file
-from ..fingerprint import cache_dir
-from ..fsutil import atomic_save_npy
-from ..gallery import ordered_prefetch
-from ..images import read_image
-from ..irio import save_ir
-from ..lite import local_features_model
-from ..model import EmbeddingModel, read_model
+from ..core.files import atomic_save_npy
+from ..core.fingerprint import cache_dir
+from ..core.images import read_image
+from ..core.ir_files import save_ir
+from ..core.model import EmbeddingModel, read_model
+from ..core.prefetch import ordered_prefetch
+from ..eval.runs import embedding_cache_file
+from ..nets.lite import local_features_model
 
 logger = logging.getLogger(__name__)
 
-FEATURES_PRECISION = "f32"  # bf16 would move the backbone's activations (DATA.md section 2)
+# bf16 would move the backbone's activations (docs/background/precision.md)
+FEATURES_PRECISION = "f32"
 
 
 class LocalFeatureExtractor:
@@ -80,6 +81,6 @@ class LocalFeatureExtractor:
 
 
 def _local_channels(model: ov.Model) -> int:
-    from ..lite import local_features_output
+    from ..nets.lite import local_features_output
 
     return local_features_output(model).get_partial_shape()[1].get_length()

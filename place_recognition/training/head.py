@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..lite import NetVladParams
+from ..nets.lite import NetVladParams
 
 _EPS = 1e-12
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 
+from ..core.ir_files import save_ir
+from ..core.model import read_model, rt_section, rt_value
 from ..errors import PlaceRecognitionError
-from ..irio import save_ir
-from ..lite import NetVladParams, local_features_output, refit_lite_model
-from ..model import read_model, rt_section, rt_value
+from ..nets.lite import NetVladParams, local_features_output, refit_lite_model
 
 _PROVENANCE = ("vocabulary", "vocabulary_images", "whitening_images", "shrinkage", "scene_seed")
 

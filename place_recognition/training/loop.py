@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..core.files import atomic_write_with
 from ..errors import PlaceRecognitionError
-from ..evaluation import rank_database, recall_at_n
-from ..fsutil import atomic_write_with
+from ..eval.metrics import rank_database, recall_at_n
 from .data import TrainingSet, ValidationSet
 from .head import NetVladHead
 from .loss import batch_hard_triplet_loss, ranking_loss

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..datasets import VprDataset
 from ..errors import PlaceRecognitionError
+from ..eval.datasets import VprDataset
 
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)")
 

@@ -11,12 +11,12 @@ import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..datasets import read_dataset
-from ..evaluating import embed_paths
-from ..evaluation import rank_database, recall_at_n
-from ..fsutil import atomic_write_text
-from ..lite_build import calibrate_on_generated_set
-from ..model import EmbeddingModel
+from ..core.files import atomic_write_text
+from ..core.model import EmbeddingModel
+from ..eval.datasets import read_dataset
+from ..eval.metrics import rank_database, recall_at_n
+from ..eval.runs import embed_paths
+from ..zoo.lite import calibrate_on_generated_set
 from .data import build_sets, validation_positives
 from .features import FEATURES_PRECISION, LocalFeatureExtractor
 from .head import NetVladHead

@@ -1,0 +1,78 @@
+"""Build netvlad-lite from the committed backbone IR (no torch): scripts/build_netvlad_lite.py."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from ..nets.lite import TAP_CHANNELS
+from ..nets.lite_build import (
+    LITE_PATH,
+    LiteRecipe,
+    build_meanpool,
+)
+from ..zoo.lite import build_calibrated_lite
+from ._common import (
+    add_verbosity_args,
+    positive_int,
+    run,
+    weight_fraction,
+)
+from .make_synthetic_model import parse_size
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="build_netvlad_lite",
+        description="Fit a NetVLAD head (k-means vocabulary, PCA-whitening) on a calibration "
+        "folder (default: generated scenes) and write the netvlad-lite IR.",
+    )
+    parser.add_argument("--calibration", type=Path, default=None, help="any image folder")
+    parser.add_argument("-K", "--clusters", type=positive_int, default=LiteRecipe.clusters)
+    parser.add_argument("--dim", type=positive_int, default=LiteRecipe.dim)
+    parser.add_argument("--input-size", type=parse_size, default=LiteRecipe.input_size)
+    parser.add_argument("--tap", choices=sorted(TAP_CHANNELS), default=LiteRecipe.tap)
+    parser.add_argument(
+        "--second-weight",
+        type=weight_fraction,
+        default=LiteRecipe.second_weight,
+        help="soft-assignment sharpness: the second-nearest centre's weight relative to the "
+        f"nearest one's, on average (default {LiteRecipe.second_weight}; NetVLAD's "
+        "initialisation is 0.01; larger is softer)",
+    )
+    parser.add_argument("--meanpool", action="store_true", help="write the mean-pool baseline")
+    parser.add_argument("--fp32", action="store_true", help="FP32 weights (default FP16)")
+    parser.add_argument("-o", "--output", type=Path, default=LITE_PATH, help=f"({LITE_PATH})")
+    add_verbosity_args(parser)
+    return parser
+
+
+def _main(args: argparse.Namespace) -> int:
+    if args.meanpool:
+        tap = "head" if args.tap == LiteRecipe.tap else args.tap
+        path = build_meanpool(args.output, tap, args.input_size)
+        print(f"wrote {path} (baseline: mean-pooled {tap} features)")
+        return 0
+    recipe = replace(
+        LiteRecipe(),
+        tap=args.tap,
+        input_size=args.input_size,
+        clusters=args.clusters,
+        dim=args.dim,
+        second_weight=args.second_weight,
+    )
+    path = build_calibrated_lite(
+        args.output,
+        recipe=recipe,
+        calibration=args.calibration,
+        fp16=not args.fp32,
+        progress=not args.quiet,
+    )
+    print(f"wrote {path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(_main, build_parser(), argv)

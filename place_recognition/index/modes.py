@@ -1,0 +1,95 @@
+"""Index modes: exact search, or approximate search for large galleries (faiss factory strings).
+
+``exact`` is ``IndexFlatIP``: every query is compared with every gallery vector. For large
+galleries ``auto`` switches to an inverted file of ~4 sqrt(N) lists with 8-bit scalar-quantised
+codes (``IVF4096,SQ8`` for a million vectors), trained on a sample of the gallery itself. The
+approximate index only proposes candidates: the gallery's exact vectors are kept beside it
+(memory-mapped) and the candidates are re-ranked by their exact cosine similarity, so scores mean
+the same in both modes and the unknown-place threshold holds.
+
+No PCA by default: NetVLAD descriptors are already PCA-*whitened*, so their variance is spread
+evenly over all dimensions and a PCA reduction throws signal away (measured on netvlad-lite at
+200k: top-1 agreement with exact search 0.52-0.79 with ``PCAR256`` against 0.96-0.99 without;
+BENCHMARKS.md). Any faiss factory string may be given instead, e.g. ``PCAR128,HNSW32`` (HNSW
+only after a PCA, or its graph and vectors take too much memory) or ``IVF1024,PQ64``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import faiss
+import numpy as np
+from tqdm import tqdm
+
+from ..errors import PlaceRecognitionError
+
+EXACT = "Flat"
+# Below this many vectors exact search (O(N*D) per query, nothing lost) is kept; the boundary is
+# an estimate (~10 ms per query at 200k x 1024-d on 2 cores), not yet tuned by measurement.
+AUTO_EXACT_LIMIT = 200_000
+TRAIN_SAMPLE = 200_000  # vectors used to train PCA, the coarse quantiser and PQ
+RERANK = 100  # candidates re-ranked exactly per query (at least k)
+DEFAULT_NPROBE = 64  # 1M netvlad-lite vectors, IVF4096: 0.98 top-1 agreement, ~2 ms
+_ADD_CHUNK = 65_536
+
+
+def resolve_factory(mode: str, count: int, dim: int) -> str:
+    """The faiss factory string for an index mode (``exact``, ``auto`` or a factory string)."""
+    if mode == "exact":
+        return EXACT
+    if mode == "auto":
+        return EXACT if count < AUTO_EXACT_LIMIT else approximate_factory(count, dim)
+    return mode
+
+
+def approximate_factory(count: int, dim: int) -> str:
+    """~4 sqrt(N) inverted lists (a power of two), 8-bit scalar codes (1 byte per dimension)."""
+    lists = 2 ** round(math.log2(max(256, min(65_536, 4 * math.sqrt(max(count, 1))))))
+    return f"IVF{lists},SQ8"
+
+
+def new_index(factory: str, dim: int) -> faiss.Index:
+    """An empty inner-product index for ``factory``; a one-line error for a bad string."""
+    try:
+        return faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
+    except RuntimeError as exc:
+        raise PlaceRecognitionError(
+            f"--index-mode {factory!r} is not a faiss index factory string for {dim}-d vectors "
+            f"({str(exc).strip().splitlines()[-1]}); use exact, auto or e.g. PCAR128,IVF1024,PQ32"
+        ) from None
+
+
+def train(index: faiss.Index, vectors: np.ndarray, seed: int = 0) -> None:
+    """Train ``index`` on at most TRAIN_SAMPLE rows of ``vectors`` (sorted random sample)."""
+    count = len(vectors)
+    rows = np.arange(count)
+    if count > TRAIN_SAMPLE:
+        rows = np.sort(np.random.default_rng(seed).choice(count, TRAIN_SAMPLE, replace=False))
+    sample = np.ascontiguousarray(vectors[rows], dtype=np.float32)
+    try:
+        index.train(sample)
+    except RuntimeError as exc:  # too few vectors for the lists or codebooks
+        reason = str(exc).strip().splitlines()[-1].split("failed: ")[-1]
+        raise PlaceRecognitionError(
+            f"cannot train the index mode on {count} gallery vectors ({reason}); use "
+            "--index-mode exact (or auto) for a gallery this small"
+        ) from None
+
+
+def add_in_chunks(index: faiss.Index, vectors: np.ndarray, progress: bool = False) -> None:
+    """Add (N, D) vectors in chunks (a memory-mapped array is never loaded whole)."""
+    with tqdm(total=len(vectors), unit="vec", desc="adding", disable=not progress) as bar:
+        for start in range(0, len(vectors), _ADD_CHUNK):
+            chunk = np.ascontiguousarray(vectors[start : start + _ADD_CHUNK], dtype=np.float32)
+            index.add(chunk)
+            bar.update(len(chunk))
+
+
+def set_nprobe(index: faiss.Index, nprobe: int) -> None:
+    """Lists visited per query (IVF) or search breadth (HNSW efSearch); no-op for exact."""
+    space = faiss.ParameterSpace()
+    for name, value in (("nprobe", nprobe), ("efSearch", max(nprobe, 16))):
+        with contextlib.suppress(RuntimeError):  # the index has no such parameter
+            space.set_index_parameter(index, name, value)

@@ -1,0 +1,64 @@
+"""PlaceRecognizer: a model and a gallery index together, answering "which place is this?"."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..core.model import EmbeddingModel
+from ..index.place_index import Match, PlaceIndex, default_index_dir
+from ..indexing.fitted import resolve_gallery_model
+
+__all__ = ["Match", "PlaceRecognizer"]
+
+
+class PlaceRecognizer:
+    """Embeds frames with ``model`` and searches them in ``index``.
+
+    Args:
+        model: the compiled embedding model; it must be the model the index was built with.
+        index: the gallery's index.
+        gallery: the gallery root, to resolve record paths to files.
+    """
+
+    def __init__(self, model: EmbeddingModel, index: PlaceIndex, gallery: Path | None = None):
+        if index.fingerprint != model.fingerprint:
+            # PlaceIndex.load already checks this; here for indexes built in memory.
+            raise ValueError(
+                f"index built with {index.fingerprint.key}, model is {model.fingerprint.key}"
+            )
+        self.model = model
+        self.index = index
+        self.gallery = Path(gallery) if gallery else None
+
+    @classmethod
+    def open(
+        cls,
+        model: EmbeddingModel,
+        gallery: Path,
+        index_dir: Path | None = None,
+    ) -> PlaceRecognizer:
+        """Load the saved index of ``gallery`` for ``model`` (default location unless given).
+
+        When that index was fitted to the gallery from ``model`` (``--fit-to-gallery``), the
+        recognizer embeds frames with the fitted model saved with it (``recognizer.model``).
+        """
+        directory = Path(index_dir) if index_dir else default_index_dir(gallery, model.fingerprint)
+        model = resolve_gallery_model(model, gallery, directory)
+        return cls(model, PlaceIndex.load(directory, expected=model.fingerprint), gallery)
+
+    def match(self, frame: np.ndarray, k: int = 5) -> list[Match]:
+        """Top-``k`` gallery matches of one u8 BGR frame, best first."""
+        return self.index.search(self.model.embed(frame), k)[0]
+
+    def match_batch(self, frames: Sequence[np.ndarray], k: int = 5) -> list[list[Match]]:
+        """Top-``k`` matches for each frame (frames are embedded with several requests)."""
+        return self.index.search(self.model.embed_batch(frames), k)
+
+    def image_path(self, match: Match) -> Path:
+        """The gallery file of a match."""
+        if self.gallery is None:
+            raise ValueError("PlaceRecognizer has no gallery root to resolve paths against")
+        return self.gallery / match.record.path
