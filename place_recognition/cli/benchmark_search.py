@@ -95,7 +95,7 @@ def _main(args: argparse.Namespace) -> int:
         truth_ids, truth_scores = exact_top2(queries, gallery)
         entry = {"gallery": size, "margins": margin_summary(truth_scores), "modes": []}
         for mode in args.mode or ["exact", "auto", "PCAR128,HNSW32"]:
-            factory = ann.resolve_factory(mode, size, gallery.shape[1])
+            factory = ann.resolve_factory(mode, size)
             timed = args.exact_queries if factory == ann.EXACT else len(queries)
             result = measure_mode(
                 factory,

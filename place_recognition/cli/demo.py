@@ -20,9 +20,8 @@ from ..core.fingerprint import cache_dir
 from ..core.model import EmbeddingModel
 from ..core.sysinfo import cap_thread_pools
 from ..errors import PlaceRecognitionError
-from ..index.place_index import IndexFormatError, IndexMismatchError
 from ..indexing.listing import list_gallery
-from ..indexing.update import IndexUpdate, update_index
+from ..indexing.update import IndexUpdate, UpdateOptions, update_index
 from ..recognition.thresholds import resolve_threshold
 from ..video.pipeline import FramePipeline
 from ..video.sources import ThreadedReader, open_source
@@ -158,20 +157,15 @@ def _open_gallery(
     model: EmbeddingModel, args: argparse.Namespace, listing: Future | None
 ) -> IndexUpdate:
     """Find, build or update the gallery's index; refuse a damaged or foreign one with the fix."""
-    try:
-        update = update_index(
-            model,
-            args.gallery,
-            args.index,
-            rebuild=args.rebuild,
-            max_images=args.gallery_size,
-            progress=not args.quiet,
-            index_mode=args.index_mode,
-            nprobe=args.nprobe,
-            listing=listing,
-        )
-    except (IndexFormatError, IndexMismatchError) as exc:
-        raise PlaceRecognitionError(f"{exc} (or run the demo with --rebuild)") from exc
+    options = UpdateOptions(
+        rebuild=args.rebuild,
+        max_images=args.gallery_size,
+        index_mode=args.index_mode,
+        nprobe=args.nprobe,
+        progress=not args.quiet,
+    )
+    # A damaged or foreign index is refused naming --rebuild (the error's remedy, _common.run).
+    update = update_index(model, args.gallery, args.index, options, listing=listing)
     if len(update.index) == 0:
         raise PlaceRecognitionError(
             f"gallery {args.gallery} has no readable images (jpg, png, bmp, webp, tif in it or "
@@ -229,7 +223,7 @@ def _main(args: argparse.Namespace) -> int:
         )
         update = _open_gallery(model, args, listing)
     threshold = resolve_threshold(args.threshold, update.model, update.directory)
-    logger.info("unknown-place threshold %.4f (%s)", threshold.value, threshold.source)
+    logger.info("unknown-place threshold %s", threshold.describe())
     demo = DemoRun(args, update.model, update, threshold, source, started)
     headless_capped = args.no_show and args.output is not None
     # A camera's queue stays short, so that what is shown is what is in front of it now.

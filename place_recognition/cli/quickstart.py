@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..core.images import read_image
 from ..core.model import EmbeddingModel
-from ..indexing.update import update_index
+from ..indexing.update import UpdateOptions, update_index
 from ..recognition.recognizer import PlaceRecognizer
 from ..scenes.street import (
     render_place,
@@ -90,7 +90,7 @@ def _main(args: argparse.Namespace) -> int:
     model_path = resolve_model_path(args.model)
     model = EmbeddingModel(model_path)
     print(f"model: {model.describe()}")
-    update = update_index(model, args.gallery, progress=not args.quiet)
+    update = update_index(model, args.gallery, options=UpdateOptions(progress=not args.quiet))
     print(f"index: {len(update.index)} images, {update.embedded} embedded -> {update.directory}")
     recognizer = PlaceRecognizer(update.model, update.index, args.gallery)
     query = render_view(render_place(2), seed=12345)  # a view of place_02 not in the gallery
