@@ -33,8 +33,14 @@ def check_device(core: ov.Core, device: str) -> None:
             )
 
 
-def compile_config(precision: str | None, performance_hint: str | None) -> dict[str, str]:
-    """OpenVINO properties for the options given; ``None`` keeps OpenVINO's default."""
+def compile_config(
+    precision: str | None, performance_hint: str | None, threads: int | None = None
+) -> dict[str, str]:
+    """OpenVINO properties for the options given; ``None`` keeps OpenVINO's default.
+
+    ``threads`` caps the inference threads (``INFERENCE_NUM_THREADS``): a process that shares
+    its machine with others, such as one of several cluster workers, uses only its share.
+    """
     config: dict[str, str] = {}
     if precision is not None:
         if precision not in PRECISIONS:
@@ -50,6 +56,8 @@ def compile_config(precision: str | None, performance_hint: str | None) -> dict[
                 f"choose one of {', '.join(PERFORMANCE_HINTS)}"
             )
         config["PERFORMANCE_HINT"] = hint
+    if threads is not None:
+        config["INFERENCE_NUM_THREADS"] = str(threads)
     return config
 
 

@@ -119,6 +119,7 @@ class EmbeddingModel:
         batch: images per request in :meth:`embed_iter` (gallery indexing) and for
             :meth:`frames_tensor` / :meth:`infer_queue` users (the demo's pipeline); above 1 the
             input takes that static batch size.
+        threads: inference threads at most (None: OpenVINO uses every core it may).
         host_preprocessing: no in-graph preprocessing; images must already be float32
             (height, width, 3) at the input size, resized on the host. This is the Accuracy
             Checker's path (``eval/ac_protocol.py``); the product path resizes in the graph.
@@ -135,6 +136,7 @@ class EmbeddingModel:
         num_requests: int | None = None,
         host_preprocessing: bool = False,
         batch: int = 1,
+        threads: int | None = None,
     ) -> None:
         self.path = Path(path)
         self.device = device
@@ -148,6 +150,7 @@ class EmbeddingModel:
             "num_requests": num_requests,
             "host_preprocessing": host_preprocessing,
             "batch": batch,
+            "threads": threads,
         }
         core = ov.Core()
         model = read_model(self.path, core)
@@ -170,7 +173,7 @@ class EmbeddingModel:
         check_device(core, device)
         if cache_dir is not None:
             core.set_property({"CACHE_DIR": str(cache_dir)})
-        config = compile_config(precision, performance_hint)
+        config = compile_config(precision, performance_hint, threads)
         try:
             graph = model if host_preprocessing else embed_preprocessing(model, self.input)
             self._compiled = core.compile_model(graph, device, config)
@@ -280,6 +283,13 @@ class EmbeddingModel:
             return _frame_tensor(images[0])
         padded = list(images) + [images[-1]] * (self.batch - len(images))
         return np.stack([as_bgr(image) for image in padded])
+
+    @property
+    def compile_options(self) -> dict:
+        """The options this model was compiled with (device, precision, hint, cache folder,
+        requests, batch, threads): what :meth:`sibling` passes on, or another process needs
+        to compile the same model the same way."""
+        return dict(self._options)
 
     def sibling(self, path: Path | str, **overrides) -> EmbeddingModel:
         """Another model compiled with this one's device, precision, hint, cache and requests

@@ -5,6 +5,8 @@ of content already indexed, and embedding the rest (decoding runs ahead of infer
 from __future__ import annotations
 
 import logging
+from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,20 +74,22 @@ def embed_candidates(
     model: EmbeddingModel,
     gallery: Path,
     candidates: list[ImageFile],
-    known: dict[str, np.ndarray],
-    pending: dict[str, np.ndarray],
-    journal: ResumeJournal,
+    known: Mapping[str, np.ndarray],
+    pending: Mapping[str, np.ndarray],
+    journal: ResumeJournal | None,
     progress: bool,
 ) -> tuple[dict[str, tuple[str, np.ndarray]], int, list[tuple[ImageFile, str]]]:
     """Hash candidates; reuse known content, embed the rest (decoding runs ahead of inference).
 
+    ``known`` and ``pending`` map the sha256 of content that already has a vector (the old
+    index's, the journal's) to it; ``journal`` (None: none) gets every new vector.
     Returns relpath -> (sha256, vector) for every candidate that has a vector, how many of
     them were embedded now, and the files that could not be read or decoded, with why.
     """
     found: dict[str, tuple[str, np.ndarray]] = {}
     failed: list[tuple[ImageFile, str]] = []
     to_embed: list[tuple[str, str]] = []  # (relpath, sha256); images are not kept
-    reusable = {**pending, **known}
+    reusable = ChainMap(known, pending)  # looked up, not copied: known may be large
 
     def load(file: ImageFile) -> _Loaded:
         try:
@@ -116,7 +120,8 @@ def embed_candidates(
     with bar:
         for position, vector in enumerate(model.embed_iter(images())):
             relpath, sha = to_embed[position]
-            journal.append(sha, vector)
+            if journal is not None:
+                journal.append(sha, vector)
             found[relpath] = (sha, vector)
             bar.update()
     return found, len(to_embed), failed

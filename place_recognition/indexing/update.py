@@ -14,8 +14,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ..core.files import folder_lock
 from ..core.images import ImageFile, require_gallery
 from ..core.model import EmbeddingModel
@@ -31,13 +29,8 @@ from ..index.manifest import (
 )
 from ..index.place_index import PlaceIndex, default_index_dir
 from . import gallery_threshold
-from .embedding import (
-    embed_candidates,
-    make_record,
-    skip_entry,
-    split_known_failures,
-    split_unchanged,
-)
+from .embedding import make_record, skip_entry, split_known_failures, split_unchanged
+from .engine import Rows, UpdateEngine
 from .journal import ResumeJournal
 from .listing import GalleryListing, list_gallery
 from .places_csv import read_places
@@ -83,6 +76,9 @@ class IndexUpdate:
     reused: int = 0
     removed: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (relpath, reason)
+    # Not indexed because the engine did not get to them (a cluster shard that kept failing);
+    # the listing is then not recorded, so the next run takes them up again.
+    unfinished: list[str] = field(default_factory=list)
     saved: bool = False
     changed: bool = False  # records or skipped files differ from the old index
     upgraded: bool = False  # an older index format was rewritten as the current one
@@ -113,6 +109,7 @@ def update_index(
     *,
     listing: GalleryListing | Future | None = None,
     query_model: QueryModel | None = None,
+    engine: UpdateEngine | None = None,
 ) -> IndexUpdate:
     """Bring the index of ``gallery`` up to date with its files and save it if anything changed.
 
@@ -125,6 +122,8 @@ def update_index(
             folder by ``fit_to_gallery``): ``model`` is used as it is. Without it, an index
             fitted from ``model`` is updated with its stored model (``choose_query_model``);
             ``IndexUpdate.model`` and ``model_reason`` say which.
+        engine: where the images are embedded and the faiss index built (indexing/engine.py);
+            default this process. The decisions, records and commit are the same with any.
 
     New vectors go to a resume journal as they are made, so a killed run loses no work; the
     index is replaced only at the end, in one commit. An index of an older format is upgraded
@@ -142,7 +141,9 @@ def update_index(
         if upgraded := not options.rebuild and upgrade_in_place(directory):
             logger.info("%s: upgraded to index format %d in place", directory, FORMAT_VERSION)
         old, files, digest = _load_and_list(model, gallery, directory, options, listing)
-        update = _update_locked(model, gallery, directory, files, digest, old, options, query_model)
+        update = _update_locked(
+            model, gallery, directory, files, digest, old, options, query_model, engine
+        )
     update.model_reason, update.upgraded = choice.reason, upgraded
     update.seconds = time.perf_counter() - started
     return update
@@ -175,6 +176,7 @@ def _update_locked(
     old: PlaceIndex | None,
     options: UpdateOptions,
     query_model: QueryModel | None,
+    engine: UpdateEngine | None,
 ) -> IndexUpdate:
     """update_index's work once the folder is locked and the old index loaded."""
     mode = _Mode(options.index_mode, options.nprobe)
@@ -187,23 +189,27 @@ def _update_locked(
         update.failed = [(entry["path"], entry["reason"]) for entry in old.skipped]
         return update
     journal = ResumeJournal(directory, model.fingerprint.sha256, model.dim)
+    engine = engine or UpdateEngine()
     if options.rebuild:
         journal.discard()
+    engine.start(directory, discard=options.rebuild)
     try:
         recorded = old is not None and old.listing == digest
-        update = _update(model, gallery, directory, files, old, journal, options, mode)
-        update.index.listing = digest  # (the old index itself when nothing changed)
+        update = _update(model, gallery, directory, files, old, journal, options, mode, engine)
+        complete = not update.unfinished  # else the next run must compare the files again
+        update.index.listing = digest if complete else None  # (old index: nothing changed)
         if old is None or update.changed or query_model is not None:
             _carry_over(update.index, old, directory, query_model, options.rebuild)
             update.index.save(directory)
             update.saved = True
-        elif not recorded:  # same records, new listing: record it for the next fast start
+        elif not recorded and complete:  # same records, new listing: record it for next time
             update_manifest(directory, listing=digest)
         if not update.saved:
             gallery_threshold.store_if_missing(update.index, directory)
     finally:
         journal.close()
     journal.discard()  # committed (or nothing was pending)
+    engine.finish()
     return update
 
 
@@ -216,6 +222,7 @@ def _update(
     journal: ResumeJournal,
     options: UpdateOptions,
     mode: _Mode,
+    engine: UpdateEngine,
 ) -> IndexUpdate:
     """The new index of ``files``: old vectors where the file is unchanged, new ones embedded."""
     old_records = old.records if old else []
@@ -226,9 +233,8 @@ def _update(
     old_vectors = old.vectors() if old and candidates else None
     known = {r.sha256: old_vectors[i] for i, r in enumerate(old_records)} if candidates else {}
     pending = journal.read() if candidates else {}  # vectors of a run killed before its commit
-    found, embedded, failed = embed_candidates(
-        model, gallery, candidates, known, pending, journal, options.progress
-    )
+    result = engine.embed(model, gallery, candidates, known, pending, journal, options.progress)
+    found, embedded, failed = result.found, result.embedded, result.failed
     places = read_places(gallery, {str(Path(f.relpath).parent) for f in files})
     records, sources = [], []
     for file in files:
@@ -251,16 +257,14 @@ def _update(
     else:
         if old is not None and old_vectors is None:
             old_vectors = old.vectors()
-        rows = [old_vectors[s] if isinstance(s, int) else s for s in sources]
-        vectors = np.stack(rows) if rows else np.empty((0, model.dim), np.float32)
+        rows = Rows(sources, old_vectors, model.dim)
         # Same approximate factory: keep its training (PCA, lists, codebooks), re-add vectors.
         trained = old.trained_index if old is not None and old.factory == factory else None
-        index = PlaceIndex.build(
-            model.fingerprint, records, vectors, factory, trained, options.progress
-        )
+        index = engine.build(model.fingerprint, records, rows, factory, trained, options.progress)
     index.nprobe, index.skipped = nprobe, skipped
     update = IndexUpdate(index, directory, model, embedded=embedded, reused=len(found) - embedded)
     update.failed, update.changed = [(entry["path"], entry["reason"]) for entry in skipped], changed
+    update.unfinished = [file.relpath for file in result.unfinished]
     update.removed = len({r.path for r in old_records} - {r.path for r in records})
     return update
 
