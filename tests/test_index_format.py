@@ -148,8 +148,8 @@ def test_later_optional_fields_are_read_with_defaults_and_kept_by_rewrites(tmp_p
 def test_an_index_that_requires_an_unknown_feature_is_refused_naming_it(tmp_path):
     PlaceIndex.build(FP, _records(2), np.eye(2, FP.dim, dtype=np.float32)).save(tmp_path)
     manifest = json.loads((tmp_path / MANIFEST).read_text())
-    manifest["requires"] = ["ondisk-ivf"]
+    manifest["requires"] = ["gpu-codes"]  # a feature no version knows yet
     (tmp_path / MANIFEST).write_text(json.dumps(manifest))
-    with pytest.raises(IndexFormatError, match="needs ondisk-ivf, which this version") as error:
+    with pytest.raises(IndexFormatError, match="needs gpu-codes, which this version") as error:
         PlaceIndex.load(tmp_path)
     assert "--" not in str(error.value) and "upgrade place_recognition" in str(error.value)

@@ -11,7 +11,10 @@ generation (index/storage.py) and says what they hold. Format version 2 is a UTF
   {name, sha256, input_size [h, w], dim, key}
 - ``metric``: ``"inner_product"``; ``dim``: int (the model's); ``count``: int (= records)
 - ``factory``: faiss factory string [``"Flat"``: exact]; ``nprobe``: int > 0 [64]
-- ``files``: {role: {name, size, sha256}}: ``index``, ``records``; ``vectors`` unless exact
+- ``files``: {role: {name, size, sha256}}: ``index``, ``records``; ``vectors`` unless exact;
+  ``invlists`` when the index keeps its inverted lists on disk (``requires`` then names
+  ``ondisk-invlists``; a save that leaves the lists unchanged may keep an earlier generation's
+  file, which stays as long as a manifest names it)
 - ``query_model``: the model that embeds queries for this index: {fingerprint, files: {xml, bin:
   file names in this folder} when stored here, fitted_from: the fingerprint of the model it was
   made from, info: {}} (only fingerprint is required) [{fingerprint: model}]
@@ -42,12 +45,12 @@ from ..core.files import atomic_write_text
 from ..core.fingerprint import ModelFingerprint
 from ..errors import IndexFormatError, IndexMissingError, Remedy
 from . import modes
-from .manifest_checks import FORMAT_VERSION, is_count, manifest_problem
+from .manifest_checks import FORMAT_VERSION, ONDISK_LISTS, is_count, manifest_problem
 from .storage import REBUILD, FileEntry, is_data_file_name
 
 FORMAT = "place-recognition-index"
 MANIFEST = "manifest.json"
-KNOWN_FEATURES: frozenset[str] = frozenset()  # what this version can read when ``requires`` it
+KNOWN_FEATURES = frozenset({ONDISK_LISTS})  # what this version can read when ``requires`` it
 
 
 @dataclass(frozen=True)

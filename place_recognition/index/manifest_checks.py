@@ -9,6 +9,8 @@ from .storage import is_data_file_name
 
 FORMAT_VERSION = 2
 REQUIRED_FILES = ("index", "records")
+# A ``requires`` feature: the inverted lists are in an ``invlists`` data file, memory-mapped.
+ONDISK_LISTS = "ondisk-invlists"
 
 
 def manifest_problem(data: dict) -> str | None:
@@ -27,6 +29,8 @@ def manifest_problem(data: dict) -> str | None:
         "factory": isinstance(factory, str)
         and (factory == modes.EXACT or _is_file_entry((files or {}).get("vectors"))),
         "nprobe": is_count(data.get("nprobe", 1)) and data.get("nprobe", 1) > 0,
+        "invlists": ONDISK_LISTS not in (data.get("requires") or [])
+        or _is_file_entry((files or {}).get("invlists")),
         "query_model": "query_model" not in data or _is_query_model(data["query_model"]),
         "thresholds": _is_thresholds(data.get("thresholds", {})),
         "skipped": isinstance(data.get("skipped", []), list)

@@ -24,6 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import PlaceRecognitionError, Remedy
+from .storage import ondisk_lists
 
 EXACT = "Flat"
 # Below this many vectors exact search (O(N*D) per query, nothing lost) is kept; the boundary is
@@ -99,13 +100,30 @@ def build(
         index.add(vectors)
         return index
     if trained is not None:
-        index = faiss.clone_index(trained)
-        index.reset()
+        index = empty_copy(trained)
     else:
         index = new_index(factory, vectors.shape[1])
         train(index, vectors)
     add_in_chunks(index, vectors, progress)
     return index
+
+
+def empty_copy(trained: faiss.Index) -> faiss.Index:
+    """An empty index with the training of ``trained`` (PCA, coarse quantiser, codebooks), its
+    inverted lists in memory, whether ``trained`` keeps its own in memory or on disk (which
+    faiss cannot clone)."""
+    if ondisk_lists(trained) is None:
+        copy = faiss.clone_index(trained)
+        copy.reset()
+        return copy
+    # Serialised without the lists' data (only their table), then given empty lists in memory.
+    copy = faiss.deserialize_index(faiss.serialize_index(trained), faiss.IO_FLAG_SKIP_IVF_DATA)
+    ivf = faiss.extract_index_ivf(copy)
+    lists = faiss.ArrayInvertedLists(ivf.nlist, ivf.code_size)
+    ivf.replace_invlists(lists, True)
+    lists.this.disown()  # the index owns (and frees) it now
+    copy.reset()
+    return copy
 
 
 def search_and_rerank(

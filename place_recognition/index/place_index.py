@@ -19,6 +19,7 @@ from ..errors import IndexFormatError, IndexMismatchError, IndexWriteError, Reme
 from . import modes as ann
 from . import storage
 from .manifest import MANIFEST, Manifest, QueryModel, read_manifest, write_manifest
+from .manifest_checks import ONDISK_LISTS
 from .records import GalleryRecord
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,8 @@ class PlaceIndex:
     ``factory`` says how (index/modes.py): ``Flat`` (exact) keeps the vectors in faiss; any
     other mode keeps the exact vectors beside the faiss index (``vectors``, memory-mapped when
     loaded) and re-ranks its candidates with them, so scores are exact cosine similarities in
-    every mode.
+    every mode. An inverted-file index may keep its lists on disk, memory-mapped from
+    ``lists_file`` (built so by distributed/; saved and loaded like any other index).
     """
 
     def __init__(
@@ -70,11 +72,14 @@ class PlaceIndex:
         generation: int = 0,
         vectors: np.ndarray | None = None,
         factory: str = ann.EXACT,
+        lists_file: Path | None = None,
     ) -> None:
         if index.ntotal != len(records):
             raise ValueError(f"{index.ntotal} vectors but {len(records)} records")
         if (factory == ann.EXACT) != (vectors is None):
             raise ValueError("an approximate index needs its exact vectors, an exact one not")
+        if (lists_file is None) != (storage.ondisk_lists(index) is None):
+            raise ValueError("on-disk inverted lists and their file go together")
         self.fingerprint = fingerprint
         self.records = records
         self.generation = generation
@@ -82,6 +87,7 @@ class PlaceIndex:
         self.nprobe = ann.DEFAULT_NPROBE
         self._index = index
         self._vectors = vectors
+        self.lists_file = Path(lists_file) if lists_file is not None else None
         # Data for indexing/ and recognition/, which decide what it means: the model that
         # embeds queries (None: the index's own model) and the unknown-place thresholds.
         self.query_model: QueryModel | None = None
@@ -192,13 +198,17 @@ class PlaceIndex:
             previous = None
         last = previous.generation if previous else 0
         self.generation = 1 + max(self.generation, last, storage.highest_generation(directory))
+        files = storage.write_generation(
+            directory, self.generation, self._index, self.records, self._vectors, self.lists_file
+        )
+        if "invlists" in files:  # (moved in from where a build wrote it)
+            self.lists_file = directory / files["invlists"].name
         manifest = Manifest(
             generation=self.generation,
             model=self.fingerprint,
             count=len(self.records),
-            files=storage.write_generation(
-                directory, self.generation, self._index, self.records, self._vectors
-            ),
+            files=files,
+            requires=(ONDISK_LISTS,) if "invlists" in files else (),
             query_model=self.query_model or QueryModel(self.fingerprint),
             factory=self.factory,
             nprobe=self.nprobe,
@@ -263,7 +273,11 @@ class PlaceIndex:
                 f"{index.d} dims, {len(records)} records do not agree; {storage.REBUILD}",
                 remedy=Remedy.REBUILD_INDEX,
             )
-        loaded = cls(fingerprint, records, index, manifest.generation, vectors, manifest.factory)
+        lists = manifest.files.get("invlists")
+        lists_file = directory / lists.name if lists else None
+        loaded = cls(
+            fingerprint, records, index, manifest.generation, vectors, manifest.factory, lists_file
+        )
         loaded.nprobe = manifest.nprobe
         loaded.query_model, loaded.thresholds = manifest.query_model, dict(manifest.thresholds)
         loaded.skipped, loaded.listing = list(manifest.skipped), manifest.listing

@@ -5,6 +5,12 @@ once written: a save writes a new generation, the manifest is replaced (the comm
 index/manifest.py), then other generations are deleted. Readers open a file and check its size
 and sha256 against the manifest before faiss or the JSON reader sees it, and read through the
 open descriptor, so a concurrent save that deletes the file cannot pull it away mid-read.
+
+An inverted-file index may keep its inverted lists on disk (``invlists.<g>.ivfdata``, faiss's
+``OnDiskInvertedLists``), memory-mapped instead of read: indexes larger than RAM. The faiss file
+names it by its plain name; a reader maps the file the manifest names in the index's own folder
+(what faiss's ``IO_FLAG_ONDISK_SAME_DIR`` does, but through the checked descriptor and without
+faiss's message on stdout), so a moved folder still loads.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -32,6 +39,7 @@ ROLES = {
     "records": ("jsonl",),
     "vectors": ("npy",),
     "model": ("xml", "bin"),  # a query model stored with the index (see QueryModel)
+    "invlists": ("ivfdata",),  # inverted lists kept on disk, memory-mapped
 }
 _DATA_FILE = re.compile(r"^([a-z][a-z0-9_-]*)\.(\d+)\.([a-z0-9]+)$")
 REBUILD = "rebuild the index to replace it"
@@ -118,16 +126,65 @@ def _through_descriptor(file: BinaryIO) -> Path:
     return fd_path if fd_path.exists() else Path(file.name)
 
 
-def read_faiss(file: BinaryIO, mmap: bool = False) -> faiss.Index:
+def read_faiss(file: BinaryIO, mmap: bool = False, lists: BinaryIO | None = None) -> faiss.Index:
+    """The faiss index in ``file``; ``lists``: the open file of its on-disk inverted lists."""
     flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if mmap else 0
     try:
-        return faiss.read_index(str(_through_descriptor(file)), flags)
+        index = faiss.read_index(
+            str(_through_descriptor(file)), faiss.IO_FLAG_SKIP_IVF_DATA if lists else flags
+        )
     except RuntimeError as exc:
         raise _damaged(f"cannot read {file.name}: the faiss index is") from exc
+    if lists is not None:
+        _map_lists(index, file, lists)
+    return index
+
+
+def ondisk_lists(index: faiss.Index) -> faiss.OnDiskInvertedLists | None:
+    """The on-disk inverted lists of ``index``, or None when it keeps its lists in memory."""
+    ivf = faiss.try_extract_index_ivf(index)
+    lists = faiss.downcast_InvertedLists(ivf.invlists) if ivf is not None else None
+    return lists if isinstance(lists, faiss.OnDiskInvertedLists) else None
+
+
+def _map_lists(index: faiss.Index, file: BinaryIO, lists_file: BinaryIO) -> None:
+    """Memory-map the inverted lists of ``index`` (read without them) from ``lists_file``."""
+    lists = ondisk_lists(index)
+    if lists is None:
+        raise _damaged(
+            f"{file.name} keeps no inverted lists on disk, yet the manifest names "
+            f"{lists_file.name}: the index is"
+        )
+    if os.fstat(lists_file.fileno()).st_size < lists.totsize:
+        raise _damaged(f"{lists_file.name} is shorter than {file.name} says: the file is")
+    lists.filename = str(_through_descriptor(lists_file))
+    lists.read_only = True
+    lists.do_mmap()
 
 
 def write_faiss(path: Path, index: faiss.Index) -> None:
     atomic_write_with(path, lambda tmp: faiss.write_index(index, str(tmp)))
+
+
+def adopt_lists_file(directory: Path, generation: int, lists_file: Path) -> Path:
+    """The inverted-lists file of a new generation in ``directory``.
+
+    ``lists_file`` is kept when it is a data file of ``directory`` already (a save that leaves
+    the lists as they were), copied when it is another index folder's, and otherwise (a file a
+    build wrote, on the same filesystem) moved in under the generation's name.
+    """
+    lists_file = Path(lists_file)
+    committed = is_data_file_name(lists_file.name)
+    if committed and lists_file.parent.resolve() == Path(directory).resolve():
+        return lists_file
+    target = data_file(directory, "invlists", generation, "ivfdata")
+    if committed:
+        atomic_write_with(target, lambda tmp: shutil.copyfile(lists_file, tmp))
+        return target
+    with open(lists_file, "rb+") as f:  # written through a memory map: on disk before commit
+        os.fsync(f.fileno())
+    os.replace(lists_file, target)
+    return target
 
 
 def map_vectors(file: BinaryIO, count: int, dim: int) -> np.ndarray:
@@ -182,8 +239,16 @@ def write_generation(
     index: faiss.Index,
     records: list[GalleryRecord],
     vectors: np.ndarray | None,
+    lists_file: Path | None = None,
 ) -> dict[str, FileEntry]:
-    """Write one generation's data files (vectors: approximate modes only); role -> entry."""
+    """Write one generation's data files (vectors: approximate modes only); role -> entry.
+
+    ``lists_file``: where ``index`` keeps its inverted lists on disk (see adopt_lists_file).
+    """
+    lists = {}
+    if lists_file is not None:
+        lists["invlists"] = adopt_lists_file(directory, generation, lists_file)
+        ondisk_lists(index).filename = lists["invlists"].name  # relative: the folder may move
     written = {
         "index": (data_file(directory, "index", generation, "faiss"), write_faiss, index),
         "records": (data_file(directory, "records", generation, "jsonl"), write_records, records),
@@ -193,7 +258,8 @@ def write_generation(
         written["vectors"] = (path, write_vectors, vectors)
     for path, write, data in written.values():
         write(path, data)
-    return {role: describe(path) for role, (path, _, _) in written.items()}
+    paths = {**lists, **{role: path for role, (path, _, _) in written.items()}}
+    return {role: describe(path) for role, path in paths.items()}
 
 
 def read_generation(
@@ -209,7 +275,9 @@ def read_generation(
         opened = {
             role: stack.enter_context(open_checked(directory, e)) for role, e in files.items()
         }
-        index = read_faiss(opened["index"], mmap and "vectors" not in opened)
+        index = read_faiss(
+            opened["index"], mmap and "vectors" not in opened, opened.get("invlists")
+        )
         records = read_records(opened["records"])
         vectors = map_vectors(opened["vectors"], count, dim) if "vectors" in opened else None
     return index, records, vectors
