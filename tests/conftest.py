@@ -101,3 +101,22 @@ def data_dir() -> Path:
     if not DATASETS.is_dir():
         pytest.skip(f"real data not found at {DATASETS}")
     return DATASETS
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A local Dask cluster of 2 worker processes x 1 thread on 127.0.0.1 (started as
+    ``build_index --dask local:2`` starts it), shared by the cluster tests; yields a client."""
+    from place_recognition.distributed.cluster import connect
+
+    with connect("local:2") as client:
+        yield client
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

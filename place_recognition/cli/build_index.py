@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..distributed.address import parse_address
+from ..distributed.shards import DEFAULT_SHARD_SIZE
+from ..errors import EXIT_OK, EXIT_RUNTIME, PlaceRecognitionError
 from ..indexing.gallery_fit import fit_to_gallery
 from ..indexing.update import UpdateOptions, update_index
 from ._common import (
@@ -77,11 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("-K", "--clusters", type=positive_int, default=None, help="K (model's own)")
     fit.add_argument("--dim", type=positive_int, default=None, help="output dims (model's own)")
+    _add_cluster_args(parser)
     add_verbosity_args(parser)
     return parser
 
 
 def _main(args: argparse.Namespace) -> int:
+    _refuse_cluster_mismatch(args)
     model = load_model(args, batch=args.batch)
     if args.fit_to_gallery:
         update = fit_to_gallery(
@@ -103,16 +109,77 @@ def _main(args: argparse.Namespace) -> int:
             nprobe=args.nprobe,
             progress=not args.quiet,
         )
-        update = update_index(model, args.gallery, args.output, options)
+        if args.dask:
+            update = _cluster_update(args, model, options)
+        else:
+            update = update_index(model, args.gallery, args.output, options)
     for relpath, reason in update.failed:
         print(f"skipped {args.gallery / relpath}: {reason}")
+    for relpath in update.unfinished:
+        print(f"not indexed (its shard failed on the cluster; a re-run takes it): {relpath}")
     state = "saved" if update.saved else "unchanged"
     print(
         f"{len(update.index)} images indexed ({update.embedded} embedded, {update.reused} reused, "
         f"{update.removed} removed, {len(update.failed)} failed) in {update.seconds:.1f} s; "
         f"index {state} ({_describe_mode(update.index)}): {update.directory}"
     )
-    return 0
+    return EXIT_RUNTIME if update.unfinished else EXIT_OK
+
+
+def _add_cluster_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("cluster (Dask; see docs/distributed.md)")
+    group.add_argument(
+        "--dask",
+        metavar="CLUSTER",
+        type=_cluster,
+        default=None,
+        help="embed and build on a Dask cluster: local[:N] (N worker processes of 1 thread "
+        "here; default one per core) or tcp://HOST:PORT of a running scheduler, whose workers "
+        "see the gallery, the index folder and the model at the same paths",
+    )
+    group.add_argument(
+        "--shard-size",
+        type=positive_int,
+        default=DEFAULT_SHARD_SIZE,
+        metavar="N",
+        help=f"images per shard of work (default {DEFAULT_SHARD_SIZE})",
+    )
+    group.add_argument(
+        "--on-disk",
+        action="store_true",
+        help="keep the inverted lists of an IVF index mode in a memory-mapped file beside the "
+        "index (indexes larger than RAM; needs --dask)",
+    )
+
+
+def _cluster(text: str) -> str:
+    """argparse type: a cluster address (the library's check, as a usage error)."""
+    try:
+        return parse_address(text).text
+    except PlaceRecognitionError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _refuse_cluster_mismatch(args: argparse.Namespace) -> None:
+    if args.on_disk and not args.dask:
+        raise PlaceRecognitionError("--on-disk needs --dask (the lists are merged on the cluster)")
+    if args.dask and args.fit_to_gallery:
+        raise PlaceRecognitionError(
+            "--fit-to-gallery runs without --dask; fit first, then update with --dask"
+        )
+
+
+def _cluster_update(args: argparse.Namespace, model, options: UpdateOptions):
+    """update_on_cluster with the command's options; prints the cluster's summary."""
+    from ..distributed.update import ClusterOptions, update_on_cluster  # Dask: only when used
+
+    if not (args.verbose or args.debug):  # Dask's own news (connections, nannies): warnings only
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+    cluster = ClusterOptions(args.dask, args.shard_size, args.on_disk)
+    update, report = update_on_cluster(model, args.gallery, args.output, options, cluster)
+    for line in report.lines():
+        print(line)
+    return update
 
 
 def _describe_mode(index) -> str:
