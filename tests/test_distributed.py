@@ -17,9 +17,19 @@ import numpy as np
 import pytest
 
 from place_recognition.cli.build_index import main as build_index
-from place_recognition.core.images import list_images
+from place_recognition.core.images import ImageFile, list_images
 from place_recognition.core.model import EmbeddingModel
-from place_recognition.distributed.shards import STAGING, plan_shards, reusable_digest
+from place_recognition.distributed.shards import (
+    STAGING,
+    ShardResult,
+    ShardRow,
+    ShardRows,
+    Staging,
+    plan_shards,
+    read_shard,
+    reusable_digest,
+    write_shard,
+)
 from place_recognition.distributed.update import ClusterOptions, update_on_cluster
 from place_recognition.distributed.worker import ModelRecipe
 from place_recognition.errors import PlaceRecognitionError
@@ -236,3 +246,37 @@ def test_ivf_on_disk_is_built_updated_and_moved(model, cluster, tmp_path):
     update = update_index(model, gallery, tmp_path / "moved", ivf)
     assert update.embedded == 1 and read_manifest(tmp_path / "moved").requires == ()
     assert not list((tmp_path / "moved").glob("*.ivfdata"))
+
+
+def test_shard_keys_follow_everything_that_decides_a_shards_result(tiny_ir):
+    files = [ImageFile(f"a/{i}.png", 100 + i, 10**9 + i) for i in range(5)]
+    shards = plan_shards(files, 2, "model", "reusable")
+    assert [len(shard.files) for shard in shards] == [2, 2, 1]
+    assert plan_shards(files, 2, "model", "reusable") == shards  # a re-run finds its shards
+    touched = [files[0]._replace(mtime_ns=1), *files[1:]]
+    for other in (
+        plan_shards(files, 2, "other model", "reusable"),
+        plan_shards(files, 2, "model", "other reusable content"),
+        plan_shards(touched, 2, "model", "reusable"),
+    ):
+        assert other[0].key != shards[0].key
+    assert plan_shards(touched, 2, "model", "reusable")[1:] == shards[1:]
+    f32, bf16 = (ModelRecipe.of(EmbeddingModel(tiny_ir, precision=p)) for p in ("f32", "bf16"))
+    assert f32.key != bf16.key and f32.sha256 == bf16.sha256
+
+
+def test_a_shard_file_is_taken_for_its_own_shard_only(tmp_path):
+    files = [ImageFile(f"a/{i}.png", 100 + i, 10**9 + i) for i in range(4)]
+    first, second = plan_shards(files, 2, "model", "reusable")
+    staging = Staging(tmp_path)
+    path = staging.shard_path(first.key)
+    path.parent.mkdir()
+    vectors = np.eye(2, 8, dtype=np.float32)
+    entries = [(*file, f"{i:064x}", None, i) for i, file in enumerate(first.files)]
+    write_shard(path, first.key, ShardResult(entries, "w", 0.1, "f32", vectors))
+    assert read_shard(path, first, 8).entries == entries
+    assert read_shard(path, second, 8) is None and read_shard(path, first, 16) is None
+    rows = ShardRows(staging)
+    assert np.array_equal(np.stack([ShardRow(rows, first.key, i) for i in (1, 0)]), vectors[::-1])
+    path.write_bytes(path.read_bytes()[:-10])  # cut short: never taken
+    assert read_shard(path, first, 8) is None

@@ -36,7 +36,9 @@ from .shards import (
     DEFAULT_SHARD_SIZE,
     Shard,
     ShardResult,
+    ShardRows,
     Staging,
+    gather,
     plan_shards,
     read_shard,
     reusable_digest,
@@ -101,7 +103,14 @@ class ClusterEngine(UpdateEngine):
             write_reusable(reusable, hashes)
         with self.report.timing("embedding"):
             results, resumed = self._run(recipe, Path(gallery), shards, reusable, progress)
-        return _gather(shards, results, resumed, ChainMap(known, pending))
+        if len(self.report.precisions) > 1:
+            logger.warning(
+                "the workers embedded at different precisions (%s): give the precision to "
+                "make them agree",
+                ", ".join(sorted(self.report.precisions)),
+            )
+        reused = ChainMap(known, pending)
+        return gather(shards, results, resumed, reused, ShardRows(self.staging))
 
     def build(
         self,
@@ -270,32 +279,6 @@ class ClusterEngine(UpdateEngine):
             self.report.count(done.worker, done.images, done.seconds)
         self.report.precisions.add(done.precision)
         bar.advance(len(shard.files))
-
-
-def _gather(
-    shards: list[Shard],
-    results: dict[str, ShardResult],
-    resumed: set[str],
-    reusable: Mapping[str, np.ndarray],
-) -> Embedded:
-    """The shards' results as update_index takes them; a resumed shard's vectors count as
-    reused (they were embedded by an earlier run), as the single-process journal's do."""
-    found: dict[str, tuple[str, np.ndarray]] = {}
-    failed, unfinished, embedded = [], [], 0
-    for shard in shards:
-        result = results.get(shard.key)
-        if result is None:
-            unfinished.extend(shard.files)
-            continue
-        for file, (_, _, _, sha, reason, row) in zip(shard.files, result.entries, strict=True):
-            if reason is not None:
-                failed.append((file, reason))
-            elif row >= 0:
-                found[file.relpath] = (sha, result.vectors[row])
-                embedded += shard.key not in resumed
-            else:
-                found[file.relpath] = (sha, reusable[sha])
-    return Embedded(found, embedded, failed, unfinished)
 
 
 def _one_line(error: object) -> str:

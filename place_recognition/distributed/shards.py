@@ -1,4 +1,5 @@
-"""The work split into shards, and the staging folder where workers leave their results.
+"""The work split into shards, the staging folder where workers leave their results, and the
+results put back together.
 
 A shard is a run of consecutive candidate images (in listing order). Its **content key** is a
 sha256 over what decides its result: the model (file digest, input size, device, precision,
@@ -18,18 +19,21 @@ for an image whose content already has a vector (reused) or that failed (``reaso
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import shutil
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from ..core.files import atomic_write_with
 from ..core.images import ImageFile
+from ..indexing.engine import Embedded
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +52,14 @@ class Shard:
 
 @dataclass
 class ShardResult:
-    """A shard file read back: per image, its entry; the vectors of those embedded."""
+    """A shard's result: per image, its entry; the vectors of those embedded (as written; a
+    result read back leaves them in the file, see ShardRows)."""
 
     entries: list[tuple[str, int, int, str | None, str | None, int]]
-    vectors: np.ndarray
     worker: str
     seconds: float
     precision: str
+    vectors: np.ndarray | None = None
 
 
 def plan_shards(
@@ -143,11 +148,13 @@ def write_shard(path: Path, key: str, result: ShardResult) -> None:
 
 
 def read_shard(path: Path, shard: Shard, dim: int) -> ShardResult | None:
-    """The result in ``path`` when it is a complete one of ``shard`` (else None, logged)."""
+    """The result in ``path`` when it is a complete one of ``shard`` (else None, logged); its
+    vectors stay in the file (only their shape is read)."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            header = json.loads(data["header"].tobytes().decode("utf-8"))
-            vectors = data["vectors"]
+        with zipfile.ZipFile(path) as archive:
+            header = json.loads(np.load(io.BytesIO(archive.read("header.npy"))).tobytes())
+            with archive.open("vectors.npy") as member:
+                shape, dtype = _array_shape(member)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         if path.exists():
             logger.warning("ignoring the unreadable shard file %s (%s)", path, exc)
@@ -159,9 +166,76 @@ def read_shard(path: Path, shard: Shard, dim: int) -> ShardResult | None:
         header.get("format") != SHARD_FORMAT
         or header.get("key") != shard.key
         or [entry[:3] for entry in entries] != expected
-        or vectors.shape != (len(rows), dim)
+        or (shape, dtype) != ((len(rows), dim), np.float32)
         or rows != list(range(len(rows)))
     ):
         logger.warning("ignoring the shard file %s: it does not hold this shard's result", path)
         return None
-    return ShardResult(entries, vectors, header["worker"], header["seconds"], header["precision"])
+    return ShardResult(entries, header["worker"], header["seconds"], header["precision"])
+
+
+def _array_shape(member: BinaryIO) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from the header of a ``.npy`` stream (the data is not read)."""
+    version = np.lib.format.read_magic(member)
+    readers = {(1, 0): np.lib.format.read_array_header_1_0}
+    readers[(2, 0)] = np.lib.format.read_array_header_2_0
+    shape, _, dtype = readers[version](member)
+    return shape, dtype
+
+
+class ShardRows:
+    """The vectors of shard files, read when first asked for and let go when another shard's
+    are: rows are asked for in listing order, shard after shard, so the driver holds one
+    shard's vectors at a time however many images a run embeds."""
+
+    def __init__(self, staging: Staging) -> None:
+        self._staging = staging
+        self._key: str | None = None
+        self._vectors: np.ndarray | None = None
+
+    def row(self, key: str, row: int) -> np.ndarray:
+        if key != self._key:
+            with np.load(self._staging.shard_path(key), allow_pickle=False) as data:
+                self._key, self._vectors = key, data["vectors"]
+        return self._vectors[row]
+
+
+class ShardRow:
+    """One embedded vector, read from its shard file when NumPy first needs it."""
+
+    __slots__ = ("_key", "_row", "_rows")
+
+    def __init__(self, rows: ShardRows, key: str, row: int) -> None:
+        self._rows, self._key, self._row = rows, key, row
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        vector = self._rows.row(self._key, self._row)
+        return vector if dtype is None else vector.astype(dtype)
+
+
+def gather(
+    shards: list[Shard],
+    results: dict[str, ShardResult],
+    resumed: set[str],
+    reusable: Mapping[str, np.ndarray],
+    rows: ShardRows,
+) -> Embedded:
+    """The shards' results as update_index takes them, the new vectors left in their files
+    until needed; a resumed shard's vectors count as reused (an earlier run embedded them), as
+    the single-process journal's do."""
+    found: dict[str, tuple[str, np.ndarray | ShardRow]] = {}
+    failed, unfinished, embedded = [], [], 0
+    for shard in shards:
+        result = results.get(shard.key)
+        if result is None:
+            unfinished.extend(shard.files)
+            continue
+        for file, (_, _, _, sha, reason, row) in zip(shard.files, result.entries, strict=True):
+            if reason is not None:
+                failed.append((file, reason))
+            elif row >= 0:
+                found[file.relpath] = (sha, ShardRow(rows, shard.key, row))
+                embedded += shard.key not in resumed
+            else:
+                found[file.relpath] = (sha, reusable[sha])
+    return Embedded(found, embedded, failed, unfinished)

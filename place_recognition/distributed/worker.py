@@ -113,7 +113,7 @@ def _result(shard: Shard, found: dict, failed: list, model: EmbeddingModel) -> S
             rows.append(vector)
         entries.append((*file, sha, reasons.get(file.relpath), row))
     vectors = np.stack(rows) if rows else np.empty((0, model.dim), np.float32)
-    return ShardResult(entries, vectors, _address(), 0.0, model.precision)
+    return ShardResult(entries, _address(), 0.0, model.precision, vectors)
 
 
 def add_rows(trained: str, vectors: str, start: int, stop: int, out: str) -> tuple[str, float]:

@@ -26,11 +26,12 @@ from .journal import ResumeJournal
 class Embedded:
     """What an engine made of the candidates.
 
-    ``found``: relpath -> (sha256, vector) for every candidate with a vector; ``embedded``: how
-    many of them were embedded now (the others reused known content); ``failed``: files that
-    cannot be read or decoded, with why (they are recorded as skipped); ``unfinished``: files
-    the engine did not get to (a cluster shard that kept failing): neither indexed nor
-    skipped, so the next run tries them again.
+    ``found``: relpath -> (sha256, vector) for every candidate with a vector (an array, or an
+    array-like read when the rows are stacked: a cluster's stay in their files till then);
+    ``embedded``: how many of them were embedded now (the others reused known content);
+    ``failed``: files that cannot be read or decoded, with why (they are recorded as skipped);
+    ``unfinished``: files the engine did not get to (a cluster shard that kept failing):
+    neither indexed nor skipped, so the next run tries them again.
     """
 
     found: dict[str, tuple[str, np.ndarray]]
