@@ -129,10 +129,9 @@ def add_on_workers(client: Client, scratch: Path, count: int) -> list[Path]:
 
 
 def merge_in_memory(index: faiss.Index, parts: list[Path]) -> None:
-    """Merge the parts into ``index`` one at a time (the parts are deleted as they go)."""
+    """Merge the parts into ``index`` one at a time (one part in memory besides ``index``)."""
     for part in parts:
         faiss.merge_into(index, faiss.read_index(str(part)), False)
-        part.unlink()
 
 
 def merge_on_disk(index: faiss.Index, parts: list[Path], lists_file: Path) -> None:
@@ -148,9 +147,6 @@ def merge_on_disk(index: faiss.Index, parts: list[Path], lists_file: Path) -> No
     ivf.replace_invlists(lists, True)
     lists.this.disown()  # the index owns (and frees) it now
     index.ntotal = ivf.ntotal = total
-    del shards, sources
-    for part in parts:
-        part.unlink()
 
 
 @contextlib.contextmanager

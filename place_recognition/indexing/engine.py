@@ -57,7 +57,10 @@ class Rows:
 
     def stack(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Rows ``start:stop`` as one (N, D) float32 array."""
-        rows = [self.old_vectors[s] if isinstance(s, int) else s for s in self.sources[start:stop]]
+        sources = self.sources[start:stop]
+        if sources and all(isinstance(s, int) for s in sources):  # old rows only: one gather
+            return np.asarray(self.old_vectors[np.asarray(sources)], np.float32)
+        rows = [self.old_vectors[s] if isinstance(s, int) else s for s in sources]
         return np.stack(rows).astype(np.float32, copy=False) if rows else self._empty()
 
     def chunks(self, size: int) -> Iterator[np.ndarray]:
