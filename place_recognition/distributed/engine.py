@@ -163,7 +163,7 @@ class ClusterEngine(UpdateEngine):
         bar.advance(sum(len(shard.files) for shard in shards if shard.key in results))
         try:
             if todo:
-                self._prepare(recipe, gallery)
+                self._prepare(recipe, gallery / todo[0].files[0].relpath)
                 futures = {self._submit(recipe, gallery, shard, reusable): shard for shard in todo}
                 self._collect(futures, recipe, results, bar)
         finally:
@@ -188,9 +188,10 @@ class ClusterEngine(UpdateEngine):
             pure=False,
         )
 
-    def _prepare(self, recipe: ModelRecipe, gallery: Path) -> None:
+    def _prepare(self, recipe: ModelRecipe, image: Path) -> None:
         """Compile the model on every worker first: a worker that cannot (no model file, no
-        gallery) stops the run with its reason before any shard, and compiling is timed apart."""
+        gallery ``image``, not the driver's index folder) stops the run with its reason before
+        any shard, and compiling is timed apart."""
         try:
             self.client.wait_for_workers(1, timeout=NO_WORKERS_SECONDS)
         except TimeoutError:
@@ -199,12 +200,15 @@ class ClusterEngine(UpdateEngine):
             ) from None
         workers = worker_threads(self.client)
         self.report.workers_at_start = len(workers)
+        token = self.staging.folder / f"driver-{uuid.uuid4().hex}"
+        token.parent.mkdir(parents=True, exist_ok=True)
+        token.touch()
         futures = [
             self.client.submit(
                 prepare,
                 recipe,
-                str(gallery),
-                str(self.staging.folder),
+                str(image),
+                str(token),
                 workers=[address],
                 allow_other_workers=True,
                 pure=False,
@@ -214,6 +218,7 @@ class ClusterEngine(UpdateEngine):
         ]
         with self.report.timing("compiling"):
             wait(futures)
+        token.unlink()
         for future in futures:
             error = future.exception() if future.status == "error" else None
             if isinstance(error, WorkerSetupError):

@@ -71,10 +71,23 @@ class ShardDone:
     from_staging: bool  # the file was there already (an earlier attempt or run)
 
 
-def prepare(recipe: ModelRecipe, gallery: str, staging: str) -> tuple[str, float, str]:
-    """Compile the model and check the shared folders; (worker, seconds, precision)."""
+def prepare(recipe: ModelRecipe, image: str, token: str) -> tuple[str, float, str]:
+    """Check that this worker sees what the driver sees (the gallery ``image``, the ``token``
+    file the driver wrote in the staging folder) and compile the model; (worker, seconds,
+    precision)."""
     started = time.perf_counter()
-    _require_folders(gallery, staging)
+    if not Path(image).is_file():
+        raise WorkerSetupError(
+            f"worker {_address()} cannot see the gallery image {image}: the gallery must be on "
+            "a filesystem every worker sees, at the same path"
+        )
+    _require_folders(str(Path(image).parent), str(Path(token).parent))
+    if not Path(token).is_file():
+        raise WorkerSetupError(
+            f"worker {_address()} does not see the index folder {Path(token).parents[1]} that "
+            "the driver writes: it must be on a filesystem every worker and the driver share, "
+            "at the same path"
+        )
     model = worker_model(recipe)
     return _address(), time.perf_counter() - started, model.precision
 
