@@ -216,9 +216,11 @@ class ClusterEngine(UpdateEngine):
             )
             for address in workers
         ]
-        with self.report.timing("compiling"):
-            wait(futures)
-        token.unlink()
+        try:
+            with self.report.timing("compiling"):
+                wait(futures)
+        finally:
+            token.unlink()
         for future in futures:
             error = future.exception() if future.status == "error" else None
             if isinstance(error, WorkerSetupError):
@@ -264,10 +266,9 @@ class ClusterEngine(UpdateEngine):
                 raise PlaceRecognitionError(str(error))
             self.report.failed += 1
             logger.warning(
-                "a shard of %d images (%s ...) failed %d times, left out: %s",
+                "a shard of %d images (%s ...) failed on every attempt, left out: %s",
                 len(shard.files),
                 shard.files[0].relpath,
-                ATTEMPTS,
                 _one_line(error),
             )
             return
