@@ -25,6 +25,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+import psutil  # Dask distributed's own dependency
 
 from ..core.model import EmbeddingModel
 from ..distributed.cluster import connect
@@ -49,32 +50,47 @@ def load() -> float:
 def throughput_rounds(
     model: EmbeddingModel, gallery: Path, workdir: Path, workers: int, shard_size: int, rounds: int
 ) -> list[dict]:
-    """Per round: images/s of one process and of the local cluster, interleaved."""
+    """Per round: images/s of one process and of the local cluster, interleaved, and the CPU
+    seconds per image of all the processes involved (this one, and the workers): a measure that
+    other jobs sharing the cores disturb much less than the wall clock."""
     results = []
     with connect(f"local:{workers}") as client:
         options = ClusterOptions(client.scheduler.address, shard_size)
         update_on_cluster(model, gallery, workdir / "warm-up", _FRESH, options)  # compiles
+        processes = [psutil.Process(), *map(psutil.Process, client.run(os.getpid).values())]
         for round_ in range(rounds):
             order = ("single", "cluster") if round_ % 2 == 0 else ("cluster", "single")
             for what in order:
-                before, started = load(), time.perf_counter()
+                before, cpu, started = load(), _cpu_seconds(processes), time.perf_counter()
+                driver = _cpu_seconds(processes[:1])
                 if what == "single":
                     update = update_index(model, gallery, workdir / what, _FRESH)
                 else:
                     update, _ = update_on_cluster(model, gallery, workdir / what, _FRESH, options)
                 seconds = time.perf_counter() - started
-                results.append(_timing(round_, what, update.embedded, seconds, before))
+                cpu, driver = _cpu_seconds(processes) - cpu, _cpu_seconds(processes[:1]) - driver
+                timing = _timing(round_, what, update.embedded, seconds, cpu, before)
+                results.append({**timing, "driver_cpu_ms_per_image": _per_image(driver, timing)})
     return results
 
 
-def _timing(round_: int, what: str, images: int, seconds: float, before: float) -> dict:
+def _per_image(seconds: float, timing: dict) -> float:
+    return round(1000 * seconds / timing["images"], 1)
+
+
+def _cpu_seconds(processes: list[psutil.Process]) -> float:
+    return sum(sum(process.cpu_times()[:2]) for process in processes)  # user + system
+
+
+def _timing(round_: int, what: str, images: int, seconds: float, cpu: float, load_: float) -> dict:
     return {
         "round": round_,
         "indexer": what,
         "images": images,
         "seconds": round(seconds, 2),
         "images_per_s": round(images / seconds, 2),
-        "load_before": before,
+        "cpu_ms_per_image": round(1000 * cpu / images, 1),
+        "load_before": load_,
     }
 
 

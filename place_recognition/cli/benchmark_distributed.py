@@ -97,10 +97,19 @@ def _throughput(args: argparse.Namespace) -> dict:
     ratios = [c / s for s, c in zip(rates["single"], rates["cluster"], strict=True)]
     print(f"{model.describe()}; {args.images} images, {args.workers} workers x 1 thread")
     for row in rounds:
-        rate, load = row["images_per_s"], row["load_before"]
-        print(f"  round {row['round']} {row['indexer']:7s} {rate:8.2f} img/s  (load {load})")
+        rate, cpu, load = row["images_per_s"], row["cpu_ms_per_image"], row["load_before"]
+        print(
+            f"  round {row['round']} {row['indexer']:7s} {rate:8.2f} img/s, {cpu:7.1f} CPU ms "
+            f"per image ({row['driver_cpu_ms_per_image']:.1f} in this process)  (load {load})"
+        )
     median = statistics.median(ratios)
+    cpu = {w: [r["cpu_ms_per_image"] for r in rounds if r["indexer"] == w] for w in rates}
+    efficiency = [s / c for s, c in zip(cpu["single"], cpu["cluster"], strict=True)]
     print(f"  cluster / single: {median:.3f} (rounds {', '.join(f'{r:.3f}' for r in ratios)})")
+    print(
+        f"  CPU time per image, single / cluster: {statistics.median(efficiency):.3f} "
+        f"(rounds {', '.join(f'{r:.3f}' for r in efficiency)})"
+    )
     return {
         "model": model.describe(),
         "dim": model.dim,
@@ -110,6 +119,7 @@ def _throughput(args: argparse.Namespace) -> dict:
         "shard_size": args.shard_size,
         "rounds": rounds,
         "ratio_median": round(median, 3),
+        "cpu_efficiency_median": round(statistics.median(efficiency), 3),
         "cluster_per_worker_median": round(statistics.median(rates["cluster"]) / args.workers, 2),
     }
 
