@@ -56,6 +56,13 @@ def test_precision_hint_is_applied_and_reported(tiny_ir):
     assert cos > 0.99
 
 
+def test_a_thread_cap_leaves_the_threads_unpinned(tiny_ir):
+    # Capped processes (cluster workers) share the machine: pinned, each would take core 0.
+    capped = EmbeddingModel(tiny_ir, precision=F32, threads=1)._compiled
+    assert capped.get_property("INFERENCE_NUM_THREADS") == 1
+    assert capped.get_property("ENABLE_CPU_PINNING") is False
+
+
 def test_unknown_precision_and_hint_are_refused(tiny_ir):
     with pytest.raises(PlaceRecognitionError, match="precision 'f8'"):
         EmbeddingModel(tiny_ir, precision="f8")
