@@ -6,6 +6,7 @@ shard that fails every attempt, workers that cannot load the model, on-disk inve
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import threading
@@ -155,6 +156,12 @@ def test_a_shard_failing_every_attempt_is_left_out_and_taken_by_the_next_run(
         for path in left_out
     )
     assert "8 images indexed (8 embedded, 0 reused, 0 removed, 0 failed)" in out
+    # The summary: the cluster's shards, where the time went, and who embedded what.
+    assert f"cluster {cluster}: 2 workers at the start; 3 shards (0 resumed from staging, " in out
+    assert "1 failed), 8 images embedded (" in out
+    assert re.search(r"^time: .*embedding \d+\.\d s", out, re.MULTILINE)
+    tallies = re.findall(r"^  tcp://127\.0\.0\.1:\d+: (\d+) shards, (\d+) images, ", out, re.M)
+    assert [sum(int(t[i]) for t in tallies) for i in (0, 1)] == [2, 8]
     index = PlaceIndex.load(index_dir)
     assert {r.path for r in index.records} == {f.relpath for f in list_images(gallery)} - set(
         left_out
