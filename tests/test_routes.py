@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import cv2
+import pytest
+
+from place_recognition.core.model import EmbeddingModel
 from place_recognition.indexing.routes import (
     ROOT_ROUTE,
     RouteMode,
@@ -9,6 +13,9 @@ from place_recognition.indexing.routes import (
     frame_label,
     natural_key,
 )
+from place_recognition.indexing.update import UpdateOptions, update_index
+
+from conftest import F32, scene
 
 
 def test_natural_order_compares_numbers_by_value():
@@ -54,3 +61,61 @@ def test_places_csv_routes_override_folders_and_order_by_index():
     assert spots["x/p.jpg"] == ("north", 1)
     assert spots["z/r.jpg"] == ("north", 2)  # no index: after the indexed ones
     assert spots["root1.jpg"] == (ROOT_ROUTE, 0)
+
+
+# --- through the index: records carry route and position ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model(tiny_ir):
+    return EmbeddingModel(tiny_ir, precision=F32)
+
+
+def _gallery(root, names):
+    for i, name in enumerate(names):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(root / name), scene(i))
+    return root
+
+
+def _spots(index):
+    return {r.path: (r.route, r.position, r.label) for r in index.records}
+
+
+def test_root_images_become_a_route_in_the_index_and_an_insert_shifts_positions(model, tmp_path):
+    gallery = _gallery(tmp_path / "g", ["f1.png", "f3.png", "f10.png", "bridge/a.png"])
+    spots = _spots(update_index(model, gallery).index)
+    assert spots["f1.png"] == (".", 0, "f1") and spots["f10.png"] == (".", 2, "f10")
+    assert spots["bridge/a.png"] == (None, None, "bridge")
+    cv2.imwrite(str(gallery / "f2.png"), scene(50))
+    update = update_index(model, gallery)
+    assert update.embedded == 1  # only the new image
+    spots = _spots(update.index)
+    assert [spots[f"f{i}.png"][1] for i in (1, 2, 3, 10)] == [0, 1, 2, 3]
+
+
+def test_routes_folders_makes_subfolders_routes_of_frames_and_is_remembered(model, tmp_path):
+    names = ["drive/1.png", "drive/2.png", "drive/10.png", "statue/a.png", "statue/b.png"]
+    gallery = _gallery(tmp_path / "g", names)
+    (gallery / "statue" / "places.csv").write_text("file,label\na.png,Statue\nb.png,Statue\n")
+    update = update_index(model, gallery, options=UpdateOptions(routes=RouteMode.FOLDERS))
+    spots = _spots(update.index)
+    assert spots["drive/10.png"] == ("drive", 2, "drive/10")
+    assert spots["statue/a.png"] == (None, None, "Statue")  # one labelled place, not a route
+    again = update_index(model, gallery)  # without the option: the index keeps its mode
+    assert not again.saved and again.index.routes == "folders"
+    back = update_index(model, gallery, options=UpdateOptions(routes=RouteMode.ROOT))
+    assert back.saved and back.embedded == 0 and _spots(back.index)["drive/1.png"][0] is None
+
+
+def test_places_csv_routes_and_index_columns(model, tmp_path):
+    gallery = _gallery(tmp_path / "g", ["a/x.png", "b/y.png", "b/z.png"])
+    (gallery / "a" / "places.csv").write_text("file,route,index\nx.png,coast,2\n")
+    (gallery / "b" / "places.csv").write_text("file,route,index\ny.png,coast,1\nz.png,coast,3\n")
+    spots = _spots(update_index(model, gallery).index)
+    assert spots["b/y.png"][:2] == ("coast", 0)
+    assert spots["a/x.png"][:2] == ("coast", 1)
+    assert spots["b/z.png"][:2] == ("coast", 2)
+    (gallery / "a" / "places.csv").write_text("file,route,index\nx.png,coast,9\n")
+    update = update_index(model, gallery)
+    assert update.saved and update.embedded == 0 and _spots(update.index)["a/x.png"][1] == 2

@@ -90,6 +90,8 @@ class PlaceIndex:
         self.skipped: list[dict] = []
         # Digest of the gallery listing the index was made from (indexing.listing_digest).
         self.listing: str | None = None
+        # How the gallery's folders map to routes (records' route/position); None: unknown.
+        self.routes: str | None = None
 
     @classmethod
     def build(
@@ -205,6 +207,7 @@ class PlaceIndex:
             thresholds=self.thresholds,
             skipped=self.skipped,
             listing=self.listing,
+            routes=self.routes,
         )
         write_manifest(directory, manifest)
         storage.delete_other_generations(directory, self.generation, manifest.referenced)
@@ -267,6 +270,7 @@ class PlaceIndex:
         loaded.nprobe = manifest.nprobe
         loaded.query_model, loaded.thresholds = manifest.query_model, dict(manifest.thresholds)
         loaded.skipped, loaded.listing = list(manifest.skipped), manifest.listing
+        loaded.routes = manifest.routes
         return loaded
 
     @classmethod

@@ -122,8 +122,16 @@ def embed_candidates(
     return found, len(to_embed), failed
 
 
-def make_record(file: ImageFile, sha256: str, place: PlaceInfo | None) -> GalleryRecord:
-    label = (place.label if place else None) or default_label(file.relpath)
+def make_record(
+    file: ImageFile,
+    sha256: str,
+    place: PlaceInfo | None,
+    spot: tuple[str, int] | None = None,
+    frame_label: str | None = None,
+) -> GalleryRecord:
+    """The record of an indexed file: its ``places.csv`` metadata, its route and position
+    (``spot``) and, for a frame of a folder route, its own label (``frame_label``)."""
+    label = (place.label if place else None) or frame_label or default_label(file.relpath)
     return GalleryRecord(
         path=file.relpath,
         label=label,
@@ -132,4 +140,6 @@ def make_record(file: ImageFile, sha256: str, place: PlaceInfo | None) -> Galler
         mtime_ns=file.mtime_ns,
         lat=place.lat if place else None,
         lon=place.lon if place else None,
+        route=spot[0] if spot else None,
+        position=spot[1] if spot else None,
     )

@@ -16,17 +16,21 @@ PLACES_CSV = "places.csv"
 
 @dataclass(frozen=True)
 class PlaceInfo:
-    """Metadata from a ``places.csv``: a label and/or coordinates for one image."""
+    """Metadata from a ``places.csv`` for one image: a label, coordinates, and the route it
+    lies on with its order there (``route``, ``index``: see indexing/routes.py)."""
 
     label: str | None = None
     lat: float | None = None
     lon: float | None = None
+    route: str | None = None
+    index: float | None = None
 
 
 def read_places(root: Path, folders: set[str]) -> dict[str, PlaceInfo]:
     """Metadata from every ``places.csv`` in ``folders`` (relative to ``root``), by image relpath.
 
-    Columns: ``file`` (relative to the CSV's folder) and any of ``label``, ``lat``, ``lon``.
+    Columns: ``file`` (relative to the CSV's folder) and any of ``label``, ``lat``, ``lon``,
+    ``route`` and ``index`` (a number: the image's order on its route).
     """
     places: dict[str, PlaceInfo] = {}
     for folder in sorted(folders):
@@ -48,13 +52,15 @@ def _read_places_csv(csv_path: Path, folder: str) -> dict[str, PlaceInfo]:
             relpath = (Path(folder) / row["file"].strip()).as_posix()
             places[relpath.removeprefix("./")] = PlaceInfo(
                 label=(row.get("label") or "").strip() or None,
-                lat=_coordinate(row, "lat", csv_path, line),
-                lon=_coordinate(row, "lon", csv_path, line),
+                lat=_number(row, "lat", csv_path, line),
+                lon=_number(row, "lon", csv_path, line),
+                route=(row.get("route") or "").strip() or None,
+                index=_number(row, "index", csv_path, line),
             )
     return places
 
 
-def _coordinate(row: dict, column: str, csv_path: Path, line: int) -> float | None:
+def _number(row: dict, column: str, csv_path: Path, line: int) -> float | None:
     text = (row.get(column) or "").strip()
     if not text:
         return None
