@@ -6,7 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from place_recognition.core.fingerprint import ModelFingerprint
 from place_recognition.eval.sequences import evaluate_sequences, sequence_rankings
+from place_recognition.index.place_index import PlaceIndex
+from place_recognition.index.records import GalleryRecord
 from place_recognition.sequence.candidates import CandidateSequenceMatcher
 from place_recognition.sequence.layout import RouteLayout
 from place_recognition.sequence.matcher import SequenceMatcher
@@ -15,6 +18,7 @@ from place_recognition.sequence.settings import (
     SequenceSettingsError,
     parse_velocities,
 )
+from place_recognition.sequence.stream import RouteStream
 
 DIM = 64
 
@@ -137,3 +141,45 @@ def test_settings_are_checked_and_velocities_parsed():
             SequenceSettings(**bad)
     with pytest.raises(ValueError):
         parse_velocities("1")
+
+
+# --- RouteStream: an index following a stream (exact and approximate indexes) -------------
+
+
+def _index(gallery: np.ndarray, factory: str, routed: bool = True) -> PlaceIndex:
+    fingerprint = ModelFingerprint("walk", "ef" * 32, (8, 8), DIM)
+    records = [
+        GalleryRecord(
+            f"r/{i:04d}.png",
+            f"r/{i:04d}",
+            f"{i:064x}",
+            1,
+            1,
+            route="." if routed else None,
+            position=i if routed else None,
+        )
+        for i in range(len(gallery))
+    ]
+    return PlaceIndex.build(fingerprint, records, gallery, factory)
+
+
+@pytest.mark.parametrize("factory", ["Flat", "IVF16,Flat"])
+def test_a_route_stream_tracks_with_exact_and_approximate_indexes(factory):
+    gallery = route_gallery(600)
+    queries, truth = walk(gallery, 1.5, 120, noise=0.22)
+    stream = RouteStream(_index(gallery, factory), candidates=60)
+    assert stream.active
+    answers = [stream.push_embedding(q, k=3) for q in queries]
+    assert all(len(a.matches) == 3 and a.matches[0].rank == 0 for a in answers)
+    hits = [abs(a.sequence.record - t) <= 1 for a, t in zip(answers, truth, strict=True)]
+    assert np.mean(hits[20:]) > 0.9
+    assert answers[-1].record.path == f"r/{answers[-1].sequence.record:04d}.png"
+    single = [abs(a.matches[0].id - t) <= 1 for a, t in zip(answers, truth, strict=True)]
+    assert np.mean(single) < 0.5
+
+
+def test_a_gallery_without_routes_answers_single_frames():
+    gallery = route_gallery(50)
+    stream = RouteStream(_index(gallery, "Flat", routed=False))
+    answer = stream.push_embedding(gallery[7], k=2)
+    assert not stream.active and answer.sequence is None and answer.matches[0].id == 7
