@@ -16,8 +16,10 @@ import numpy as np
 from ..core.model import EmbeddingModel
 from ..core.sysinfo import machine_line
 from ..indexing.update import IndexUpdate
-from ..recognition.decisions import PlaceVoter, decide, search_places
+from ..recognition.decisions import FrameResult, PlaceVoter, decide, search_places
 from ..recognition.thresholds import Threshold
+from ..sequence.decision import SequenceDecision, decide_sequence
+from ..sequence.stream import RouteStream
 from ..video.overlay import OverlayView, draw_overlay
 from ..video.pipeline import Embedded, FramePipeline
 from ..video.sources import FrameSource, ThreadedReader
@@ -40,6 +42,7 @@ class DemoRun:
     threshold: Threshold
     source: FrameSource
     started: float
+    stream: RouteStream | None = None  # sequence matching along the gallery's routes
     times: StageTimes = field(default_factory=StageTimes)
     meter: RateMeter = field(default_factory=RateMeter)
     frames: int = 0
@@ -47,6 +50,8 @@ class DemoRun:
     loop_seconds: float = 0.0
     stopped_by_user: bool = False
     requests: int = 0  # infer requests in flight (set by run_loop)
+    sequence_known: int = 0  # frames whose sequence answer was a known place
+    sequence_agreed: int = 0  # ... and named the single-frame answer's place
 
     def __post_init__(self) -> None:
         self.thumbnails = ThumbnailCache(self.args.gallery)
@@ -81,9 +86,13 @@ class DemoRun:
             "inference": item.inference_seconds,
             "search": searched - started,
         }
-        canvas = self._draw(frame.image, result) if self.draws else None
+        sequence = self._follow(item.embedding, result)
+        matched = time.perf_counter()
+        if self.stream is not None:
+            stages["sequence"] = matched - searched
+        canvas = self._draw(frame.image, result, sequence) if self.draws else None
         if canvas is not None:
-            stages["draw"] = time.perf_counter() - searched
+            stages["draw"] = time.perf_counter() - matched
             if self.writer:
                 self.writer.write(canvas)
         for stage, seconds in stages.items():
@@ -95,6 +104,7 @@ class DemoRun:
                     "frame": frame.index,
                     "name": frame.name,
                     **result.to_json(),
+                    "sequence": sequence.to_json() if sequence else None,
                     "timings_ms": timings,
                 }
             )
@@ -112,7 +122,20 @@ class DemoRun:
         without -o, nobody would see it, so no frame time is spent drawing it."""
         return not self.args.no_show or self.writer is not None
 
-    def _draw(self, image, result) -> np.ndarray:
+    def _follow(self, embedding: np.ndarray, result: FrameResult) -> SequenceDecision | None:
+        """The frame's sequence answer (None when sequence matching is off)."""
+        if self.stream is None:
+            return None
+        answer = self.stream.push_embedding(embedding, k=1)
+        decision = decide_sequence(
+            answer.sequence, answer.record, self.stream.settings.min_confidence
+        )
+        if decision.known:
+            self.sequence_known += 1
+            self.sequence_agreed += decision.label == result.label
+        return decision
+
+    def _draw(self, image, result, sequence: SequenceDecision | None = None) -> np.ndarray:
         thumbs = [self.thumbnails.get(place.match.record.path) for place in result.places]
         view = OverlayView(
             result,
@@ -122,6 +145,7 @@ class DemoRun:
             self.lines,
             self.notice,
             self.paused,
+            sequence,
         )
         return draw_overlay(image, view)
 
@@ -178,6 +202,12 @@ def print_summary(demo: DemoRun) -> None:
         f"batch {model.batch}, {demo.requests} requests"
     )
     print(f"  machine: {machine_line()}")
+    if demo.stream is not None:
+        settings = demo.stream.settings
+        print(
+            f"  sequence (L={settings.length}): a known place in {demo.sequence_known} of "
+            f"{demo.frames} frames, the single-frame answer's place in {demo.sequence_agreed}"
+        )
     if demo.first_frame_s is not None:
         print(f"  first frame {demo.first_frame_s:.2f} s after start")
     if demo.writer:

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..indexing.gallery_fit import fit_to_gallery
+from ..indexing.routes import RouteMode
 from ..indexing.update import UpdateOptions, update_index
+from ..sequence.layout import RouteLayout
 from ._common import (
     add_index_mode_args,
     add_model_args,
@@ -67,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
         "by a change of size is padded, so mixed sizes gain nothing)",
     )
     add_index_mode_args(parser, building=True)
+    parser.add_argument(
+        "--routes",
+        choices=[mode.value for mode in RouteMode],
+        default=None,
+        help="root: the images in the gallery root form one route, subfolders are places; "
+        "folders: every subfolder is a route of frames too, one place per frame (default: the "
+        "index's own, root for a new index); places.csv route/index columns add routes anywhere",
+    )
     fit = parser.add_argument_group("fitting to the gallery (netvlad-lite only)")
     fit.add_argument(
         "--fit-to-gallery",
@@ -92,6 +102,7 @@ def _main(args: argparse.Namespace) -> int:
             args.dim,
             args.gallery_size,
             progress=not args.quiet,
+            routes=_routes(args),
         )
         print(f"fitted model: {update.model.path} ({update.model.describe()})")
     else:
@@ -102,6 +113,7 @@ def _main(args: argparse.Namespace) -> int:
             index_mode=args.index_mode,
             nprobe=args.nprobe,
             progress=not args.quiet,
+            routes=_routes(args),
         )
         update = update_index(model, args.gallery, args.output, options)
     for relpath, reason in update.failed:
@@ -112,7 +124,15 @@ def _main(args: argparse.Namespace) -> int:
         f"{update.removed} removed, {len(update.failed)} failed) in {update.seconds:.1f} s; "
         f"index {state} ({_describe_mode(update.index)}): {update.directory}"
     )
+    routes = RouteLayout.from_records(update.index.records)
+    if len(routes):
+        sizes = routes.ends - routes.starts
+        print(f"routes: {len(sizes)} ({int(sizes.sum())} images; the longest {int(sizes.max())})")
     return 0
+
+
+def _routes(args: argparse.Namespace) -> RouteMode | None:
+    return RouteMode(args.routes) if args.routes else None
 
 
 def _describe_mode(index) -> str:

@@ -34,6 +34,7 @@ from ._common import (
     run,
 )
 from ._demo_run import DemoRun, print_summary, run_loop
+from ._sequence import add_sequence_args, route_stream
 
 logger = logging.getLogger("place_recognition.cli.demo")
 
@@ -149,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="write one JSON line per frame (top-k places, scores, coordinates, timings)",
     )
+    add_sequence_args(parser)
     add_verbosity_args(parser)
     return parser
 
@@ -224,7 +226,8 @@ def _main(args: argparse.Namespace) -> int:
         update = _open_gallery(model, args, listing)
     threshold = resolve_threshold(args.threshold, update.model, update.directory)
     logger.info("unknown-place threshold %s", threshold.describe())
-    demo = DemoRun(args, update.model, update, threshold, source, started)
+    stream = route_stream(args, update.index, source.kind)
+    demo = DemoRun(args, update.model, update, threshold, source, started, stream)
     headless_capped = args.no_show and args.output is not None
     # A camera's queue stays short, so that what is shown is what is in front of it now.
     depth = 2 if source.kind == "camera" else 8

@@ -13,7 +13,8 @@ from ..core.model import EmbeddingModel
 from ..eval.datasets import read_dataset
 from ..eval.metrics import RecallReport
 from ..eval.plots import save_recall_plot
-from ..eval.runs import evaluate_dataset, evaluate_like_accuracy_checker
+from ..eval.runs import embed_paths, evaluate_dataset, evaluate_like_accuracy_checker
+from ..eval.sequences import evaluate_sequences
 from ..indexing.gallery_fit import fit_lite_to_images
 from ._common import (
     add_model_args,
@@ -22,6 +23,7 @@ from ._common import (
     positive_int,
     run,
 )
+from ._sequence import add_sequence_args, sequence_settings
 from .make_synthetic_model import parse_size
 
 CURVE_MAX_N = 25
@@ -66,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", type=Path, default=Path("out") / "eval", help="report folder (out/eval)"
     )
     parser.add_argument("--no-cache", action="store_true", help="embed again, ignore the cache")
+    add_sequence_args(parser, default="0 (off)")
     add_verbosity_args(parser)
     return parser
 
@@ -90,6 +93,8 @@ def _main(args: argparse.Namespace) -> int:
     report, _ranking = evaluate_dataset(
         model, dataset, tuple(sorted({*ns, *curve_ns})), not args.quiet, None, not args.no_cache
     )
+    if args.sequence:
+        report.sequence = _sequence_entry(model, dataset, args, ns)
     curve = report.recall_at
     report.recall_at = {n: curve[n] for n in ns}
     report.extra["recall_curve"] = {str(n): curve[n] for n in curve_ns}
@@ -110,11 +115,27 @@ def _main(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sequence_entry(model, dataset, args, ns: tuple[int, ...]) -> dict:
+    """Recall@N of the sequence matcher, the queries streamed in natural order (causal)."""
+    settings = sequence_settings(args, args.sequence)
+    use_cache = not args.no_cache
+    database, _ = embed_paths(model, dataset.database_paths(), False, None, use_cache)
+    queries, _ = embed_paths(model, dataset.query_paths(), False, None, use_cache)
+    return evaluate_sequences(
+        queries, database, dataset.queries, dataset.database, dataset.positives, settings, ns
+    )
+
+
 def _print_report(model: EmbeddingModel, report: RecallReport, protocol: str) -> None:
     print(f"model: {model.describe()}")
     print(f"vocabulary: {report.vocabulary or 'n/a (no NetVLAD head)'}")
     if protocol != "accuracy-checker":
         print("product path (in-graph resize, inner product): " + report.summary())
+    if report.sequence is not None:
+        entry = report.sequence
+        recalls = "  ".join(f"R@{n} {v:.3f}" for n, v in entry["recall_at"].items())
+        velocities = ",".join(f"{v:g}" for v in entry["velocities"])
+        print(f"sequences (L={entry['length']}, velocities {velocities}, causal): {recalls}")
     if "accuracy_checker" in report.extra:
         print("Accuracy Checker path: " + _ac_summary(report.extra["accuracy_checker"]))
     print("timings: " + ", ".join(f"{k} {v}" for k, v in report.timings.items()))

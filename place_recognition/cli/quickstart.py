@@ -1,9 +1,11 @@
 """The README's main job: make what is missing, index the sample gallery, recognise a view,
-then run the demo headless on a generated video walking past the sample places."""
+then run the demo headless on a generated video walking past the sample places, and on a walk at
+half speed and at dusk along a generated route gallery, where sequence matching follows it."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +16,9 @@ from ..recognition.recognizer import PlaceRecognizer
 from ..scenes.street import (
     render_place,
     render_view,
+    route_walk_frames,
     sample_video_frames,
+    write_route_gallery,
     write_sample_gallery,
 )
 from . import demo
@@ -27,6 +31,8 @@ from ._common import (
 from ._demo_io import FrameWriter
 
 SAMPLE_GALLERY = Path("gallery") / "sample"
+ROUTE_GALLERY = Path("gallery") / "sample_route"
+ROUTE_WALK_SPEED = 0.5  # gallery frames per walk frame: the walk is slower than the gallery's
 OUT = Path("out") / "quickstart"
 SAMPLE_VIDEO_FPS = 12.0
 
@@ -57,7 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=OUT,
         help=f"folder for the sample video and the demo's overlaid output (default {OUT})",
     )
-    parser.add_argument("--no-demo", action="store_true", help="skip the demo run")
+    parser.add_argument(
+        "--route-gallery",
+        type=Path,
+        default=ROUTE_GALLERY,
+        help=f"route gallery (default {ROUTE_GALLERY}, generated when missing)",
+    )
+    parser.add_argument("--no-demo", action="store_true", help="skip the demo runs")
     add_verbosity_args(parser)
     return parser
 
@@ -83,6 +95,50 @@ def _run_demo(args: argparse.Namespace, model_path: Path) -> int:
     return demo.main([*argv, "-q"] if args.quiet else argv)
 
 
+def _run_route_demo(args: argparse.Namespace, model_path: Path) -> int:
+    """The demo on a slower walk at dusk along the route gallery; then how often the
+    single-frame and the sequence answers named the right gallery frame (within one)."""
+    if not args.route_gallery.is_dir():
+        write_route_gallery(args.route_gallery)
+        print(f"generated the route gallery in {args.route_gallery}")
+    video, truth = args.output / "route_walk.avi", []
+    writer = FrameWriter(video, SAMPLE_VIDEO_FPS)
+    for frame, along in route_walk_frames(speed=ROUTE_WALK_SPEED):
+        writer.write(frame)
+        truth.append(along)
+    writer.close()
+    lines = args.output / "route_demo.jsonl"
+    print(f"demo: {video} -> {args.output / 'route_demo.avi'} (headless, sequence matching)")
+    argv = ["-m", str(model_path), "-gf", str(args.route_gallery), "-i", str(video), "--no_show"]
+    argv += ["-o", str(args.output / "route_demo.avi"), "-limit", "0", "--json", str(lines)]
+    code = demo.main([*argv, "-q"] if args.quiet else argv)
+    if code == 0:
+        single, sequence = _route_hits(lines, truth)
+        print(
+            f"route walk ({len(truth)} frames, {ROUTE_WALK_SPEED} gallery frames per frame, "
+            f"dusk, noisy camera): the right gallery frame (within one) in {single} frames "
+            f"from single frames, in {sequence} from the sequence"
+        )
+    return code
+
+
+def _route_hits(lines: Path, truth: list[float]) -> tuple[int, int]:
+    """Frames whose single-frame best match and whose sequence answer were within one gallery
+    frame of where the walk really was."""
+    single = sequence = 0
+    for line, along in zip(lines.read_text().splitlines(), truth, strict=False):
+        data = json.loads(line)
+        best = data["top_k"][0]["path"] if data["top_k"] else None
+        single += best is not None and abs(_frame_number(best) - along) <= 1
+        answer = data["sequence"]
+        sequence += answer is not None and abs(_frame_number(answer["path"]) - along) <= 1
+    return single, sequence
+
+
+def _frame_number(path: str) -> int:
+    return int(Path(path).stem.rpartition("_")[2])
+
+
 def _main(args: argparse.Namespace) -> int:
     if not args.gallery.is_dir():
         write_sample_gallery(args.gallery)
@@ -103,7 +159,9 @@ def _main(args: argparse.Namespace) -> int:
     first = read_image(args.gallery / update.index.records[0].path)
     best = recognizer.match(first, k=1)[0]
     print(f"self-check: {update.index.records[0].path} -> {best.record.path} ({best.score:.4f})")
-    return 0 if args.no_demo else _run_demo(args, model_path)
+    if args.no_demo:
+        return 0
+    return _run_demo(args, model_path) or _run_route_demo(args, model_path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -88,7 +88,7 @@ class RouteStream:
         """The answers for the next u8 BGR frame."""
         if self.model is None:
             raise ValueError("this RouteStream has no model to embed frames with")
-        return self.push_embedding(self.model.embed(frame)[0], k)
+        return self.push_embedding(self.model.embed(frame).reshape(-1), k)
 
     def push_embedding(self, embedding: np.ndarray, k: int = 5) -> StreamAnswer:
         """The answers for the next frame, given its descriptor (D,) float32."""
