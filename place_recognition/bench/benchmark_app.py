@@ -20,6 +20,7 @@ from ..errors import RuntimeFailure
 HINTS = ("latency", "throughput")
 BATCHES = (1, 4, 8)
 _THROUGHPUT = re.compile(r"Throughput:\s+([\d.]+)\s+FPS")
+_MEDIAN_LATENCY = re.compile(r"Median:\s+([\d.]+)\s+ms")
 
 
 def benchmark_app_path() -> Path:
@@ -49,12 +50,18 @@ def benchmark_app_command(
 
 def run_benchmark_app(command: list[str]) -> float:
     """Frames per second that ``benchmark_app`` reports for ``command``."""
+    return run_benchmark_app_full(command)[0]
+
+
+def run_benchmark_app_full(command: list[str]) -> tuple[float, float]:
+    """(frames per second, median latency in ms) that ``benchmark_app`` reports."""
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     found = _THROUGHPUT.search(result.stdout)
-    if result.returncode != 0 or found is None:
+    latency = _MEDIAN_LATENCY.search(result.stdout)
+    if result.returncode != 0 or found is None or latency is None:
         tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-3:])
         raise RuntimeFailure(f"benchmark_app failed ({' '.join(command)}): {tail}")
-    return float(found.group(1))
+    return float(found.group(1)), float(latency.group(1))
 
 
 @dataclass

@@ -23,6 +23,7 @@ from ..errors import PlaceRecognitionError
 from ..indexing.listing import list_gallery
 from ..indexing.update import IndexUpdate, UpdateOptions, update_index
 from ..recognition.thresholds import resolve_threshold
+from ..video.live import LivePipeline, NewestFrameReader
 from ..video.pipeline import FramePipeline
 from ..video.sources import ThreadedReader, open_source
 from ._common import (
@@ -76,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="use only the first N gallery images in sorted order",
     )
     parser.add_argument("--loop", action="store_true", help="restart videos, images and folders")
+    parser.add_argument(
+        "--realtime",
+        action="store_true",
+        help="pace a video at its own frame rate, like a camera: only the newest frame is "
+        "answered, frames that arrive while the pipeline is busy are dropped and counted, and "
+        "the end-to-end latency is measured",
+    )
     parser.add_argument(
         "-o",
         "--output",
@@ -191,6 +199,25 @@ def _no_display() -> bool:
     return linux and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _is_live(args: argparse.Namespace, kind: str) -> bool:
+    """A camera, or a video paced like one (--realtime): the newest frame answered now."""
+    if args.realtime and kind != "video":
+        raise PlaceRecognitionError(
+            f"--realtime paces a video file at its frame rate; -i {args.input} is a {kind}"
+            + (" (a camera is live already)" if kind == "camera" else "")
+        )
+    return kind == "camera" or args.realtime
+
+
+def _live_path(args: argparse.Namespace, model: EmbeddingModel, source, limit: int):
+    """Live input: only the newest frame is kept, one request answers it (the lowest latency
+    that keeps the frame rate on CPUs, measured: docs/demo.md); --requests N overrides."""
+    reader = NewestFrameReader(source, realtime=args.realtime, limit=limit)
+    if args.requests and args.requests > 1:
+        return reader, FramePipeline(model, args.requests)
+    return reader, LivePipeline(model)
+
+
 def _main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.utilization_monitors is not None:
@@ -207,7 +234,9 @@ def _main(args: argparse.Namespace) -> int:
     cap_thread_pools()
     source = open_source(args.input, args.loop)  # fail on a bad input before loading anything
     # A camera wants each frame's answer soon (LATENCY); a file wants frames per second.
-    hint = args.hint or ("LATENCY" if source.kind == "camera" else "THROUGHPUT")
+    live = _is_live(args, source.kind)
+    # Live input wants each frame's answer soon (LATENCY); a file wants frames per second.
+    hint = args.hint or ("LATENCY" if live else "THROUGHPUT")
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The gallery is listed (stat calls) while the model compiles: on a warm start with a
         # big gallery these two are most of the time to the first frame.
@@ -228,14 +257,19 @@ def _main(args: argparse.Namespace) -> int:
     logger.info("unknown-place threshold %s", threshold.describe())
     stream = route_stream(args, update.index, source.kind)
     demo = DemoRun(args, update.model, update, threshold, source, started, stream)
-    headless_capped = args.no_show and args.output is not None
-    # A camera's queue stays short, so that what is shown is what is in front of it now.
-    depth = 2 if source.kind == "camera" else 8
-    reader = ThreadedReader(source, depth, limit=args.output_limit if headless_capped else 0)
-    # One request more than the device runs at once keeps it busy while this thread draws.
-    requests = args.requests or update.model.num_requests + (source.kind != "camera")
-    run_loop(demo, FramePipeline(update.model, requests), reader)
-    print_summary(demo)
+    limit = args.output_limit if args.no_show and args.output is not None else 0
+    reader, pipeline = (
+        _live_path(args, update.model, source, limit)
+        if live
+        else (
+            ThreadedReader(source, 8, limit=limit),
+            # One request more than the device runs at once keeps it busy while this thread draws.
+            FramePipeline(update.model, args.requests or update.model.num_requests + 1),
+        )
+    )
+    demo.live = live
+    run_loop(demo, pipeline, reader)
+    print_summary(demo, reader)
     return 0
 
 

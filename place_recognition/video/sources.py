@@ -35,6 +35,7 @@ class Frame:
     image: np.ndarray
     decode_seconds: float
     name: str = ""
+    captured_at: float | None = None  # when it became available (perf_counter), live inputs
 
 
 class FrameSource:

@@ -1,0 +1,136 @@
+"""Live latency against the model's own: ``python scripts/measure_live_latency.py [-m IR]``.
+
+In one run, interleaved in ``--rounds`` rounds: OpenVINO's ``benchmark_app -hint latency`` on
+the IR (median latency, throughput), then the demo with ``--realtime`` on a generated 640x480
+video at ``--fps`` (end-to-end latency from the frame's due time to its drawn answer, FPS,
+frames dropped). The targets compare them: end-to-end median <= 1.2 x benchmark_app's median
+latency, FPS >= 0.9 x min(video FPS, benchmark_app's throughput). Prints every command and the
+medians over the rounds; writes JSON. Default IR: the full-size synthetic netvlad-tf.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..bench.benchmark_app import benchmark_app_command, run_benchmark_app_full
+from ..core.sysinfo import machine_info
+from ..errors import RuntimeFailure
+from ..scenes.street import sample_video_frames, write_sample_gallery
+from ._common import (
+    FULL_SIZE_SYNTHETIC,
+    add_verbosity_args,
+    positive_int,
+    require_measured_model,
+    run,
+)
+from ._demo_io import FrameWriter
+
+OUT = Path("out") / "measure_live"
+_E2E = re.compile(
+    r"end-to-end latency\s+median ([\d.]+) ms\s+p90 ([\d.]+) ms\s+\(frames dropped (\d+) of (\d+)\)"
+)
+_RUN_DEMO = "import sys; from place_recognition.cli.demo import main; sys.exit(main(sys.argv[1:]))"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="measure_live_latency", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("-m", "--model", type=Path, default=FULL_SIZE_SYNTHETIC,
+                        help=f"IR (default {FULL_SIZE_SYNTHETIC}, built when missing)")  # fmt: skip
+    parser.add_argument("-d", "--device", default="CPU", help="OpenVINO device (CPU)")
+    parser.add_argument("--fps", type=float, default=30.0, help="the video's frame rate (30)")
+    parser.add_argument("--seconds", type=positive_int, default=10, help="video length (10 s)")
+    parser.add_argument("--rounds", type=positive_int, default=3, help="interleaved rounds (3)")
+    parser.add_argument("--demo-args", default="", help="extra demo options, e.g. '--requests 2'")
+    parser.add_argument("-o", "--output", type=Path, default=OUT, help=f"work folder ({OUT})")
+    add_verbosity_args(parser)
+    return parser
+
+
+def _inputs(args: argparse.Namespace) -> tuple[Path, Path]:
+    gallery = args.output / "gallery"
+    video = args.output / f"walk_640x480_{args.fps:g}fps_{args.seconds}s.avi"
+    if not gallery.is_dir():
+        write_sample_gallery(gallery)
+    if not video.is_file():
+        frames = round(args.fps * args.seconds)
+        writer = FrameWriter(video, fps=args.fps)
+        walk = sample_video_frames(frames_per_place=-(-frames // 7), size=(480, 640))
+        for _, frame in zip(range(frames), walk, strict=False):
+            writer.write(frame)
+        writer.close()
+    return gallery, video
+
+
+def _demo(args: argparse.Namespace, gallery: Path, video: Path) -> dict:
+    command = [sys.executable, "-c", _RUN_DEMO, "-m", str(args.model), "-d", args.device]
+    command += ["-i", str(video), "-gf", str(gallery), "--no_show", "-q", "--realtime"]
+    command += args.demo_args.split()
+    print("$ " + " ".join(command), flush=True)
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    found = _E2E.search(result.stdout)
+    if result.returncode != 0 or found is None:
+        tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-3:])
+        raise RuntimeFailure(f"the demo failed: {tail}")
+    median, p90, dropped, delivered = found.groups()
+    fps = float(re.search(r"mean FPS ([\d.]+)", result.stdout).group(1))
+    precision = re.search(r"precision (\w+)", result.stdout).group(1)
+    print(f"  {found.group(0)}; {fps:.2f} FPS ({precision})", flush=True)
+    return {
+        "e2e_median_ms": float(median),
+        "e2e_p90_ms": float(p90),
+        "fps": fps,
+        "dropped": int(dropped),
+        "delivered": int(delivered),
+        "precision": precision,
+    }
+
+
+def _benchmark(args: argparse.Namespace, precision: str) -> dict:
+    command = benchmark_app_command(args.model, args.device, "latency", 1, 10, precision)
+    print("$ " + " ".join(command), flush=True)
+    fps, latency = run_benchmark_app_full(command)
+    print(f"  benchmark_app -hint latency: median {latency:.2f} ms, {fps:.2f} FPS", flush=True)
+    return {"median_ms": latency, "fps": fps}
+
+
+def _round(args: argparse.Namespace, gallery: Path, video: Path) -> dict:
+    demo = _demo(args, gallery, video)
+    bench = _benchmark(args, demo["precision"])
+    return {"demo": demo, "benchmark_app": bench, "load_average": os.getloadavg()[0]}
+
+
+def _main(args: argparse.Namespace) -> int:
+    require_measured_model(args.model)
+    gallery, video = _inputs(args)
+    rounds = [_round(args, gallery.resolve(), video.resolve()) for _ in range(args.rounds)]
+    e2e = statistics.median(r["demo"]["e2e_median_ms"] for r in rounds)
+    fps = statistics.median(r["demo"]["fps"] for r in rounds)
+    latency = statistics.median(r["benchmark_app"]["median_ms"] for r in rounds)
+    bench_fps = statistics.median(r["benchmark_app"]["fps"] for r in rounds)
+    wanted_fps = 0.9 * min(args.fps, bench_fps)
+    report = {"model": str(args.model), "video_fps": args.fps, "rounds": rounds,
+              "machine": machine_info(), "e2e_median_ms": e2e, "fps": fps,
+              "benchmark_app_latency_ms": latency, "benchmark_app_fps": bench_fps,
+              "e2e_ratio": round(e2e / latency, 3), "fps_target": round(wanted_fps, 2)}  # fmt: skip
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / f"{args.model.stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(
+        f"medians of {len(rounds)} rounds: end-to-end {e2e:.1f} ms = {e2e / latency:.2f} x "
+        f"benchmark_app's {latency:.1f} ms (target <= 1.2); {fps:.2f} FPS against "
+        f"0.9 x min({args.fps:g}, {bench_fps:.1f}) = {wanted_fps:.1f} (target: at least)"
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(_main, build_parser(), argv)
