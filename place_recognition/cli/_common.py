@@ -244,6 +244,7 @@ _REMEDY_OPTIONS: dict[Remedy, tuple[tuple[str, ...], str, str]] = {
     Remedy.POSITIONS: (("--positions",), "--positions CSV or --position-from-name", "--positions"),
     Remedy.RESUME: (("--resume",), "drop --resume", "--resume"),
     Remedy.OUTPUT_FOLDER: (("--output", "-o"), "another {option}", "-o"),
+    Remedy.API_KEY: (("--api-key",), "--api-key KEY, or --insecure to allow it", "--api-key"),
     Remedy.CHECKPOINT_FILES: (
         ("--files",),
         "convert_netvlad converts the zip without TensorFlow; or {option} FOLDER",
