@@ -165,7 +165,7 @@ function drawMap() {
   const lats = located.map((p) => p.lat), lons = located.map((p) => p.lon);
   const [minLat, maxLat, minLon, maxLon] = [Math.min(...lats), Math.max(...lats),
     Math.min(...lons), Math.max(...lons)];
-  const pad = 24, w = canvas.width - 2 * pad, h = canvas.height - 2 * pad;
+  const pad = 24, w = canvas.width - 2 * pad - 64, h = canvas.height - 2 * pad;  // room for labels
   const x = (lon) => pad + (maxLon > minLon ? (lon - minLon) / (maxLon - minLon) : 0.5) * w;
   const y = (lat) => pad + (maxLat > minLat ? (maxLat - lat) / (maxLat - minLat) : 0.5) * h;
   for (const place of located) {
