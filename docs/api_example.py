@@ -8,6 +8,7 @@ It runs from any folder once the package is installed (``pip install -e .``) and
 minute, once). The README quotes this file; CI and tests/test_api_example.py run it.
 """
 
+import logging
 import sys
 from pathlib import Path
 
@@ -20,8 +21,9 @@ from place_recognition import (
     update_index,
 )
 
+logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s")  # what it does
 gallery, photo = Path(sys.argv[1]), Path(sys.argv[2])
-model = EmbeddingModel(sys.argv[3] if len(sys.argv) > 3 else default_model())
+model = EmbeddingModel(sys.argv[3] if len(sys.argv) > 3 else default_model(progress=True))
 
 # Build the gallery's persisted index, or bring it up to date (only new or changed images are
 # embedded); it lives in GALLERY/.place_index/.

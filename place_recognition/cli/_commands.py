@@ -111,12 +111,14 @@ def usage() -> str:
         for name, summary in group.items():
             first, *more = wrap.wrap(summary)
             lines += [f"  {name:<{width}}{first}", *(" " * (width + 2) + line for line in more)]
-    where = "the checkout" if data_home() == checkout_root() else "the per-user folder"
     if os.environ.get(HOME_ENV):
-        where = f"${HOME_ENV}"
+        where = f"from ${HOME_ENV}"
+    else:
+        checkout = data_home() == checkout_root()
+        where = f"{'the checkout' if checkout else 'per user'}; set {HOME_ENV} to move it"
     lines += [
         "",
-        f"data home (models/, cache/, out/): {data_home()} ({where}; set {HOME_ENV} to move it)",
+        f"data home (models/, cache/, out/): {data_home()} ({where})",
         f"version {__version__}",
     ]
     return "\n".join(lines)
