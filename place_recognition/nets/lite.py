@@ -82,8 +82,8 @@ def read_backbone(path: Path = BACKBONE_PATH) -> ov.Model:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"backbone IR not found: {path} (it ships with the package, in "
-            "place_recognition/nets/data/; scripts/export_backbone.py regenerates it)"
+            f"backbone IR not found: {path} (it ships with the package, in nets/data/; "
+            "nets.backbone_export regenerates it)"
         )
     return ov.Core().read_model(path)
 
