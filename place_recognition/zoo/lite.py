@@ -20,8 +20,10 @@ from ..scenes.street import write_sample_dataset
 
 logger = logging.getLogger(__name__)
 
-# What a first-use build costs, said before it starts (measured: 55-65 s on 2 cores of an AMD
-# EPYC with AVX-512, bf16; more on an AVX2-only machine, where OpenVINO runs in f32).
+# What a first-use build costs, said before it starts. Measured on 2 cores of an AMD EPYC
+# (AVX-512 BF16; the head is fitted in f32): 91 s in .ci/run with other jobs on the machine,
+# 95 s of CPU time when 5-7 minutes of wall time under a load average of 10; more on an
+# AVX2-only machine.
 FIRST_BUILD_COST = "about a minute on 2 cores"
 
 
