@@ -1,5 +1,7 @@
-"""The README's main job: make what is missing, index the sample gallery, recognise a view,
-then run the demo headless on a generated video walking past the sample places."""
+"""The README's main job: index the sample gallery, recognise a view, run the demo headless.
+
+Makes what is missing first (the sample gallery, the default model); the demo runs on a
+generated video walking past the sample places and one place the gallery does not have."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..core.home import data_home, display_path, output_dir
 from ..core.images import read_image
 from ..core.model import EmbeddingModel
 from ..indexing.update import UpdateOptions, update_index
@@ -26,8 +29,8 @@ from ._common import (
 )
 from ._demo_io import FrameWriter
 
-SAMPLE_GALLERY = Path("gallery") / "sample"
-OUT = Path("out") / "quickstart"
+SAMPLE_GALLERY = data_home() / "gallery" / "sample"
+OUT = output_dir("quickstart")
 SAMPLE_VIDEO_FPS = 12.0
 
 
@@ -41,21 +44,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         type=Path,
         default=None,
-        help=f"model (default {DEFAULT_MODEL} if present, else netvlad-lite)",
+        help=f"model (default {display_path(DEFAULT_MODEL)} if present, else netvlad-lite)",
     )
     parser.add_argument(
         "-gf",
         "--gallery",
         type=Path,
         default=SAMPLE_GALLERY,
-        help=f"gallery (default {SAMPLE_GALLERY}, generated when missing)",
+        help=f"gallery (default {display_path(SAMPLE_GALLERY)}, generated when missing)",
     )
     parser.add_argument(
         "-o",
         "--output",
         type=Path,
         default=OUT,
-        help=f"folder for the sample video and the demo's overlaid output (default {OUT})",
+        help="folder for the sample video and the demo's overlaid output "
+        f"(default {display_path(OUT)})",
     )
     parser.add_argument("--no-demo", action="store_true", help="skip the demo run")
     add_verbosity_args(parser)
