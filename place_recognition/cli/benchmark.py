@@ -1,4 +1,4 @@
-"""Every speed measurement in one run: ``python scripts/benchmark.py [-m IR]``.
+"""Every speed measurement in one run (indexing, search, start-up, INT8, scale), as ratios.
 
 Sections (all by default), each reported as ratios measured in this run on this machine:
 
@@ -29,8 +29,10 @@ from pathlib import Path
 from ..bench import measurements as bm
 from ..bench.benchmark_app import benchmark_app_sweep
 from ..core.files import atomic_write_text
+from ..core.home import display_path, output_dir
 from ..core.model import EmbeddingModel
 from ..core.sysinfo import cap_thread_pools, machine_info
+from ..errors import PlaceRecognitionError
 from ..eval.datasets import read_dataset
 from ..eval.noise import recall_under_query_noise
 from ..eval.runs import evaluate_dataset
@@ -50,7 +52,7 @@ from .measure_warm_start import warm_starts
 
 SECTIONS = ("indexing", "search", "startup", "int8", "scale")
 DEFAULT_MODEL = FULL_SIZE_SYNTHETIC
-OUT = Path("out") / "benchmark"
+OUT = output_dir("benchmark")
 RECALL_CALIBRATION_IMAGES = 300  # the first references of the recall set; the check skips them
 
 
@@ -72,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         type=Path,
         default=DEFAULT_MODEL,
-        help=f"IR to measure (default {DEFAULT_MODEL}, built when missing)",
+        help=f"IR to measure (default {display_path(DEFAULT_MODEL)}, built when missing)",
     )
     parser.add_argument("-d", "--device", default="CPU", help="OpenVINO device (CPU)")
     parser.add_argument(
@@ -123,14 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--calibration",
         type=Path,
-        default=DATASETS / "corridor" / "ref",
-        help="INT8 calibration images for -m (default: corridor references)",
+        default=DATASETS / "corridor" / "ref" if DATASETS else None,
+        help="INT8 calibration images for -m (default: corridor/ref in $PLACE_DATASETS)",
     )
     parser.add_argument(
         "--recall-dataset",
         type=Path,
-        default=DATASETS / "nordland_train",
-        help="labelled set for the INT8 recall change (default nordland_train)",
+        default=DATASETS / "nordland_train" if DATASETS else None,
+        help="labelled set for the INT8 recall change (default: nordland_train in $PLACE_DATASETS)",
     )
     parser.add_argument(
         "--recall-model",
@@ -143,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="100000,1000000",
         help="sizes for the scale section (100000,1000000)",
     )
-    parser.add_argument("-w", "--workdir", type=Path, default=OUT, help=f"work folder ({OUT})")
+    parser.add_argument(
+        "-w", "--workdir", type=Path, default=OUT, help=f"work folder ({display_path(OUT)})"
+    )
     parser.add_argument(
         "-o", "--output", type=Path, default=None, help="JSON report (default WORKDIR/<model>.json)"
     )
@@ -280,7 +284,7 @@ def _int8(args, precision: str) -> dict:
         )
     speedup = bm.median([r["speedup"] for r in rounds])
     result = {"int8_model": str(int8), "rounds": rounds, "speedup": speedup}
-    if args.recall_dataset.is_dir():
+    if args.recall_dataset is not None and args.recall_dataset.is_dir():
         result["recall"] = _int8_recall(args)
     else:
         _say(f"INT8 recall change skipped: {args.recall_dataset} is not there")
@@ -343,7 +347,22 @@ def _scale(args) -> dict:
     return json.loads(output.read_text())
 
 
+def _require_data(args: argparse.Namespace) -> None:
+    """The int8 and scale sections measure on real images: fail now, not after the others."""
+    if "int8" in args.sections and args.calibration is None:
+        raise PlaceRecognitionError(
+            "the int8 section needs calibration images: give --calibration DIR, or set "
+            "PLACE_DATASETS to the folder of the labelled sets"
+        )
+    if "scale" in args.sections and DATASETS is None:
+        raise PlaceRecognitionError(
+            "the scale section needs the labelled sets: set PLACE_DATASETS to their folder, or "
+            "leave the section out (--sections)"
+        )
+
+
 def _main(args: argparse.Namespace) -> int:
+    _require_data(args)
     require_measured_model(args.model)
     args.workdir.mkdir(parents=True, exist_ok=True)
     probe = EmbeddingModel(args.model, args.device, args.precision)

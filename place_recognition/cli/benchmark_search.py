@@ -1,9 +1,10 @@
-"""Exact vs approximate search at 100k-1M: ``scripts/benchmark_search.py [--sizes ...]``."""
+"""Exact vs approximate index modes at 100k-1M vectors: build time, memory, speed, agreement."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from ..bench.search_scale import (
     synthesize,
 )
 from ..core.files import atomic_write_text
+from ..core.home import display_path, output_dir
 from ..core.sysinfo import machine_info
 from ..index import modes as ann
 from ._common import (
@@ -29,7 +31,9 @@ from ._common import (
     run,
 )
 
-DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+# The folder of the labelled sets measured by default: $PLACE_DATASETS (which the test suite
+# reads too). There is no default folder: without it, --datasets is required.
+DATASETS = Path(os.environ["PLACE_DATASETS"]) if os.environ.get("PLACE_DATASETS") else None
 DEFAULT_SETS = ("nordland_train", "corridor", "gardens_point_10")
 
 
@@ -45,8 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--datasets",
         type=Path,
         nargs="+",
-        default=[DATASETS / name for name in DEFAULT_SETS],
-        help="labelled sets giving the real queries and references (default: ../shared/datasets)",
+        default=None if DATASETS is None else [DATASETS / name for name in DEFAULT_SETS],
+        required=DATASETS is None,
+        help="labelled sets giving the real queries and references (default: "
+        f"{', '.join(DEFAULT_SETS)} in $PLACE_DATASETS; required when it is not set)",
     )
     parser.add_argument(
         "--sizes", type=int_list, default=[100_000, 1_000_000], help="gallery sizes"
@@ -63,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--exact-queries", type=positive_int, default=100, help="queries timed in exact mode"
     )
-    parser.add_argument("--workdir", type=Path, default=Path("out/bench_search"))
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=output_dir("bench_search"),
+        help=f"work folder (default {display_path(output_dir('bench_search'))})",
+    )
     parser.add_argument("-o", "--output", type=Path, default=None, help="JSON report path")
     add_verbosity_args(parser)
     return parser

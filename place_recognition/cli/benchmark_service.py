@@ -1,4 +1,6 @@
-"""The service under load against the model's own throughput: ``scripts/benchmark_service.py``.
+"""The service's requests/s and p50/p99 latency under load, against benchmark_app.
+
+Usage: ``scripts/benchmark_service.py``.
 
 Serves a generated gallery on 127.0.0.1 with the model (default: the full-size synthetic
 netvlad-tf), then for each number of clients in ``--clients`` sends ``--requests`` 640x480 JPEG
@@ -23,6 +25,7 @@ import httpx
 
 from ..bench.benchmark_app import benchmark_app_command, run_benchmark_app
 from ..core.files import atomic_write_text
+from ..core.home import display_path, output_dir
 from ..core.model import EmbeddingModel
 from ..core.sysinfo import machine_info
 from ..indexing.update import update_index
@@ -39,7 +42,7 @@ from ._common import (
     run,
 )
 
-OUT = Path("out") / "benchmark_service"
+OUT = output_dir("benchmark_service")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--seconds", type=positive_int, default=10, help="benchmark_app run time (10)"
     )
-    parser.add_argument("-o", "--output", type=Path, default=OUT, help=f"work folder ({OUT})")
+    parser.add_argument(
+        "-o", "--output", type=Path, default=OUT, help=f"work folder ({display_path(OUT)})"
+    )
     add_verbosity_args(parser)
     return parser
 

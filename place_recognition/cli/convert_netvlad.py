@@ -16,6 +16,7 @@ from ..convert.tf_to_ir import (
     omz_ir_path,
     write_irs,
 )
+from ..core.home import display_path, models_dir
 from ..core.ir_files import copy_ir
 from ..errors import PlaceRecognitionError
 from ._common import DEFAULT_MODEL, add_verbosity_args, run
@@ -23,7 +24,7 @@ from .make_synthetic_model import parse_size
 
 logger = logging.getLogger("place_recognition.cli")
 
-DEFAULT_OMZ_DIR = Path("models") / "omz"
+DEFAULT_OMZ_DIR = models_dir() / "omz"
 
 
 def parse_precisions(text: str) -> tuple[str, ...]:
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=DEFAULT_OMZ_DIR,
         help=f"root of the OMZ tree OUTPUT_DIR/public/netvlad-tf/<precision>/netvlad-tf.xml "
-        f"(default {DEFAULT_OMZ_DIR})",
+        f"(default {display_path(DEFAULT_OMZ_DIR)})",
     )
     parser.add_argument(
         "--precisions",
@@ -82,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--model-path",
         type=Path,
         default=DEFAULT_MODEL,
-        help=f"copy of the FP32 IR, the default model of the tools (default {DEFAULT_MODEL})",
+        help="copy of the FP32 IR, the default model of the tools "
+        f"(default {display_path(DEFAULT_MODEL)})",
     )
     parser.add_argument(
         "--no-copy", action="store_true", help="do not copy the FP32 IR to --model-path"

@@ -1,4 +1,6 @@
-"""Live place recognition: ``python demo.py -i camera -m models/netvlad-tf.xml -gf gallery/``.
+"""Live place recognition on a camera, a video, an image or a folder of images.
+
+``python demo.py -i camera -gf gallery/``.
 
 Accepts every option of the Open Model Zoo place_recognition_demo (-m, -i, -gf, --gallery_size,
 --loop, -o, -limit, -d, --no_show, -u) and adds: a persisted, incrementally updated index, places
@@ -16,7 +18,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from ..core.fingerprint import cache_dir
+from ..core.home import cache_dir
 from ..core.model import EmbeddingModel
 from ..core.sysinfo import cap_thread_pools
 from ..errors import PlaceRecognitionError

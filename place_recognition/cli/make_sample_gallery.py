@@ -6,8 +6,11 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..core.home import data_home, display_path
 from ..scenes.street import write_sample_gallery
 from ._common import add_verbosity_args, positive_int, run
+
+SAMPLE_GALLERY = data_home() / "gallery" / "sample"  # as the quick start's
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,8 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         type=Path,
-        default=Path("gallery") / "sample",
-        help="gallery folder to write (default gallery/sample)",
+        default=SAMPLE_GALLERY,
+        help=f"gallery folder to write (default {display_path(SAMPLE_GALLERY)})",
     )
     parser.add_argument("--places", type=positive_int, default=6, help="number of places (6)")
     parser.add_argument("--views", type=positive_int, default=3, help="views per place (3)")

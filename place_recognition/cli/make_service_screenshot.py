@@ -1,4 +1,6 @@
-"""The docs' screenshot of the service's page: ``python scripts/make_service_screenshot.py``.
+"""The docs' screenshot of the service's page, taken in headless Chromium.
+
+Usage: ``python scripts/make_service_screenshot.py``.
 
 Serves the generated sample gallery on 127.0.0.1 (a free port) with the default model, opens
 the page in headless Chromium (Debian's chromium + chromium-driver, Selenium from
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import cv2
 
+from ..core.home import data_home, display_path
 from ..indexing.update import update_index
 from ..scenes.street import render_place, render_view, write_sample_gallery
 from ..service.app import create_app
@@ -26,8 +29,8 @@ from ..service.settings import ServiceSettings
 from ._browser import chromium
 from ._common import add_model_args, add_verbosity_args, load_model, run
 
-OUT = Path("docs") / "service_page.png"
-SAMPLE_GALLERY = Path("gallery") / "sample"
+OUT = data_home() / "docs" / "service_page.png"
+SAMPLE_GALLERY = data_home() / "gallery" / "sample"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,9 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--gallery",
         type=Path,
         default=SAMPLE_GALLERY,
-        help=f"gallery (default {SAMPLE_GALLERY}, generated when missing)",
+        help=f"gallery (default {display_path(SAMPLE_GALLERY)}, generated when missing)",
     )
-    parser.add_argument("-o", "--output", type=Path, default=OUT, help=f"PNG to write ({OUT})")
+    parser.add_argument(
+        "-o", "--output", type=Path, default=OUT, help=f"PNG to write ({display_path(OUT)})"
+    )
     add_verbosity_args(parser)
     return parser
 

@@ -1,4 +1,4 @@
-"""Demo FPS vs the model's own throughput: ``python scripts/measure_demo_fps.py [-m IR]``.
+"""Demo FPS against the model's own throughput (benchmark_app), on a generated video.
 
 In one run: the demo (``--no_show``, a generated gallery and a generated VGA video, batch 1 and
 the ``--batch`` values given) and OpenVINO's ``benchmark_app`` on the same IR at the precision
@@ -16,7 +16,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,7 +25,9 @@ from ..bench.benchmark_app import (
     benchmark_app_command,
     run_benchmark_app,
 )
+from ..core.home import display_path, output_dir
 from ..scenes.street import sample_video_frames, write_sample_gallery
+from ._commands import child_env, command_line
 from ._common import (
     FULL_SIZE_SYNTHETIC,
     add_verbosity_args,
@@ -36,17 +37,21 @@ from ._common import (
 )
 from ._demo_io import FrameWriter
 
-ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL = FULL_SIZE_SYNTHETIC
-OUT = Path("out") / "measure_fps"
+OUT = output_dir("measure_fps")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="measure_demo_fps", description=__doc__.splitlines()[0].split(":")[0]
     )
-    parser.add_argument("-m", "--model", type=Path, default=DEFAULT_MODEL,
-                        help=f"IR (default {DEFAULT_MODEL}, built when missing)")  # fmt: skip
+    parser.add_argument(
+        "-m",
+        "--model",
+        type=Path,
+        default=DEFAULT_MODEL,
+        help=f"IR (default {display_path(DEFAULT_MODEL)}, built when missing)",
+    )
     parser.add_argument("-d", "--device", default="CPU", help="OpenVINO device (CPU)")
     parser.add_argument("--frames-per-place", type=positive_int, default=24,
                         help="video length: 7 places x N frames (default 24)")  # fmt: skip
@@ -55,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-t", "--seconds", type=positive_int, default=8,
                         help="benchmark_app run time per configuration (default 8)")  # fmt: skip
     parser.add_argument("--rounds", type=positive_int, default=3, help="interleaved rounds (3)")
-    parser.add_argument("-o", "--output", type=Path, default=OUT, help=f"work folder ({OUT})")
+    parser.add_argument(
+        "-o", "--output", type=Path, default=OUT, help=f"work folder ({display_path(OUT)})"
+    )
     add_verbosity_args(parser)
     return parser
 
@@ -74,7 +81,7 @@ def _inputs(args: argparse.Namespace) -> tuple[Path, Path]:
 
 def _command(command: list[str]) -> str:
     print("$ " + " ".join(command), flush=True)
-    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=child_env())
     if result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
         raise SystemExit(f"measure_demo_fps: command failed: {' | '.join(tail)}")
@@ -83,7 +90,7 @@ def _command(command: list[str]) -> str:
 
 def _demo(args, gallery: Path, video: Path, batch: int) -> tuple[float, str]:
     """Mean FPS and the precision in effect, from the demo's summary."""
-    command = [sys.executable, "demo.py", "-m", str(args.model), "-d", args.device, "-i",
+    command = [*command_line("demo"), "-m", str(args.model), "-d", args.device, "-i",
                str(video.resolve()), "-gf", str(gallery.resolve()), "--no_show", "-q"]  # fmt: skip
     if batch > 1:
         command += ["--batch", str(batch)]

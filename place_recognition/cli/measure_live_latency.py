@@ -1,4 +1,6 @@
-"""Live latency against the model's own: ``python scripts/measure_live_latency.py [-m IR]``.
+"""Live end-to-end latency (--realtime) against benchmark_app -hint latency, interleaved.
+
+Usage: ``python scripts/measure_live_latency.py [-m IR]``.
 
 In one run, interleaved in ``--rounds`` rounds: OpenVINO's ``benchmark_app -hint latency`` on
 the IR (median latency, throughput), then the demo with ``--realtime`` on a generated 640x480
@@ -16,14 +18,15 @@ import os
 import re
 import statistics
 import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..bench.benchmark_app import benchmark_app_command, run_benchmark_app_full
+from ..core.home import display_path, output_dir
 from ..core.sysinfo import machine_info
 from ..errors import RuntimeFailure
 from ..scenes.street import sample_video_frames, write_sample_gallery
+from ._commands import child_env, command_line
 from ._common import (
     FULL_SIZE_SYNTHETIC,
     add_verbosity_args,
@@ -33,11 +36,10 @@ from ._common import (
 )
 from ._demo_io import FrameWriter
 
-OUT = Path("out") / "measure_live"
+OUT = output_dir("measure_live_latency")
 _E2E = re.compile(
     r"end-to-end latency\s+median ([\d.]+) ms\s+p90 ([\d.]+) ms\s+\(frames dropped (\d+) of (\d+)\)"
 )
-_RUN_DEMO = "import sys; from place_recognition.cli.demo import main; sys.exit(main(sys.argv[1:]))"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seconds", type=positive_int, default=10, help="video length (10 s)")
     parser.add_argument("--rounds", type=positive_int, default=3, help="interleaved rounds (3)")
     parser.add_argument("--demo-args", default="", help="extra demo options, e.g. '--requests 2'")
-    parser.add_argument("-o", "--output", type=Path, default=OUT, help=f"work folder ({OUT})")
+    parser.add_argument(
+        "-o", "--output", type=Path, default=OUT, help=f"work folder ({display_path(OUT)})"
+    )
     add_verbosity_args(parser)
     return parser
 
@@ -72,11 +76,11 @@ def _inputs(args: argparse.Namespace) -> tuple[Path, Path]:
 
 
 def _demo(args: argparse.Namespace, gallery: Path, video: Path) -> dict:
-    command = [sys.executable, "-c", _RUN_DEMO, "-m", str(args.model), "-d", args.device]
+    command = [*command_line("demo"), "-m", str(args.model), "-d", args.device]
     command += ["-i", str(video), "-gf", str(gallery), "--no_show", "-q", "--realtime"]
     command += args.demo_args.split()
     print("$ " + " ".join(command), flush=True)
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=child_env())
     found = _E2E.search(result.stdout)
     if result.returncode != 0 or found is None:
         tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-3:])

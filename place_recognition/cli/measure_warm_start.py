@@ -14,7 +14,6 @@ import argparse
 import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ..core.home import display_path, output_dir
 from ..core.images import list_images
 from ..core.model import EmbeddingModel
 from ..index.place_index import PlaceIndex, default_index_dir, l2_normalize
@@ -30,6 +30,7 @@ from ..index.records import GalleryRecord
 from ..indexing.listing import default_label
 from ..indexing.update import update_index
 from ..scenes.street import render_place, render_view, sample_video_frames
+from ._commands import child_env, command_line
 from ._common import (
     add_verbosity_args,
     positive_int,
@@ -38,8 +39,7 @@ from ._common import (
 )
 from ._demo_io import FrameWriter
 
-ROOT = Path(__file__).resolve().parents[2]
-OUT = Path("out") / "warm_start"
+OUT = output_dir("warm_start")
 PER_FOLDER = 100
 
 
@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="model (default: netvlad-lite)")  # fmt: skip
     parser.add_argument("--images", type=positive_int, default=100_000, help="gallery size")
     parser.add_argument("--runs", type=positive_int, default=3, help="demo starts (3)")
-    parser.add_argument("-o", "--output", type=Path, default=OUT, help=f"work folder ({OUT})")
+    parser.add_argument(
+        "-o", "--output", type=Path, default=OUT, help=f"work folder ({display_path(OUT)})"
+    )
     add_verbosity_args(parser)
     return parser
 
@@ -84,7 +86,7 @@ def _make_index(model: EmbeddingModel, gallery: Path) -> None:
 
 def _demo_start(command: list[str]) -> tuple[float, float]:
     started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=child_env())
     wall = time.perf_counter() - started
     found = re.search(r"first frame ([\d.]+) s after start", result.stdout)
     if result.returncode != 0 or not found:
@@ -107,7 +109,7 @@ def warm_starts(
         for frame in sample_video_frames(2, 4, size=(480, 640)):
             writer.write(frame)
         writer.close()
-    command = [sys.executable, "demo.py", "-m", str(model_path.resolve()),
+    command = [*command_line("demo"), "-m", str(model_path.resolve()),
                "-gf", str(gallery.resolve()), "-i", str(video.resolve()), "--no_show",
                "-o", str((workdir / "first.avi").resolve()), "-limit", "1", "-q"]  # fmt: skip
     echo("$ " + " ".join(command))

@@ -9,16 +9,16 @@ from pathlib import Path
 
 from ..convert import omz_tools as omz
 from ..convert.tf_to_ir import PRECISIONS
-from ..core.fingerprint import cache_dir
+from ..core.home import cache_dir, data_home, display_path, scripts_file
 from ..core.ir_files import copy_ir
 from ._common import DEFAULT_MODEL, add_verbosity_args, run
 from .convert_netvlad import DEFAULT_OMZ_DIR, parse_precisions
 
 logger = logging.getLogger("place_recognition.cli")
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-REQUIREMENTS = [SCRIPTS / "requirements-omz.txt"]
-REQUIREMENTS_TF = [*REQUIREMENTS, SCRIPTS / "requirements-omz-tf.txt"]
+REQUIREMENTS = [scripts_file("requirements-omz.txt")]
+REQUIREMENTS_TF = [*REQUIREMENTS, scripts_file("requirements-omz-tf.txt")]
+DEFAULT_ENV = data_home() / ".venv-omz"
 STEPS = ("setup", "info", "download", "convert", "all")
 
 
@@ -37,12 +37,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="setup: create the tools venv; info: omz_info_dumper (offline); download; "
         "convert; all = download + convert (default)",
     )
-    parser.add_argument("--env", type=Path, default=Path(".venv-omz"), help="tools venv")
+    parser.add_argument(
+        "--env",
+        type=Path,
+        default=DEFAULT_ENV,
+        help=f"tools venv (default {display_path(DEFAULT_ENV)})",
+    )
     parser.add_argument(
         "--dir",
         type=Path,
         default=DEFAULT_OMZ_DIR,
-        help=f"download and output root of the OMZ tree (default {DEFAULT_OMZ_DIR})",
+        help=f"download and output root of the OMZ tree (default {display_path(DEFAULT_OMZ_DIR)})",
     )
     parser.add_argument(
         "--cache-dir", type=Path, default=None, help="omz_downloader cache (default per user)"
@@ -59,7 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
         "given to omz_downloader through its cache: no network needed)",
     )
     parser.add_argument(
-        "--model-path", type=Path, default=DEFAULT_MODEL, help=f"default {DEFAULT_MODEL}"
+        "--model-path",
+        type=Path,
+        default=DEFAULT_MODEL,
+        help=f"default {display_path(DEFAULT_MODEL)}",
     )
     parser.add_argument("--no-copy", action="store_true", help="keep the FP32 IR in the tree only")
     parser.add_argument("--timeout", type=float, default=5.0, help="network probe timeout (s)")

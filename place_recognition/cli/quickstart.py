@@ -1,6 +1,9 @@
-"""The README's main job: make what is missing, index the sample gallery, recognise a view,
-then run the demo headless on a generated video walking past the sample places, and on a walk at
-half speed and at dusk along a generated route gallery, where sequence matching follows it."""
+"""The README's main job: index the sample gallery, recognise a view, run the demo headless.
+
+Makes what is missing first (the sample gallery, the default model); the demo runs on a
+generated video walking past the sample places and one place the gallery does not have, then
+on a walk at half speed, at dusk, along a generated route gallery, where sequence matching
+follows it."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..core.home import data_home, display_path, output_dir
 from ..core.images import read_image
 from ..core.model import EmbeddingModel
 from ..indexing.update import UpdateOptions, update_index
@@ -30,10 +34,10 @@ from ._common import (
 )
 from ._demo_io import FrameWriter
 
-SAMPLE_GALLERY = Path("gallery") / "sample"
-ROUTE_GALLERY = Path("gallery") / "sample_route"
+SAMPLE_GALLERY = data_home() / "gallery" / "sample"
+ROUTE_GALLERY = data_home() / "gallery" / "sample_route"
 ROUTE_WALK_SPEED = 0.5  # gallery frames per walk frame: the walk is slower than the gallery's
-OUT = Path("out") / "quickstart"
+OUT = output_dir("quickstart")
 SAMPLE_VIDEO_FPS = 12.0
 
 
@@ -47,27 +51,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         type=Path,
         default=None,
-        help=f"model (default {DEFAULT_MODEL} if present, else netvlad-lite)",
+        help=f"model (default {display_path(DEFAULT_MODEL)} if present, else netvlad-lite)",
     )
     parser.add_argument(
         "-gf",
         "--gallery",
         type=Path,
         default=SAMPLE_GALLERY,
-        help=f"gallery (default {SAMPLE_GALLERY}, generated when missing)",
+        help=f"gallery (default {display_path(SAMPLE_GALLERY)}, generated when missing)",
     )
     parser.add_argument(
         "-o",
         "--output",
         type=Path,
         default=OUT,
-        help=f"folder for the sample video and the demo's overlaid output (default {OUT})",
+        help="folder for the sample video and the demo's overlaid output "
+        f"(default {display_path(OUT)})",
     )
     parser.add_argument(
         "--route-gallery",
         type=Path,
         default=ROUTE_GALLERY,
-        help=f"route gallery (default {ROUTE_GALLERY}, generated when missing)",
+        help=f"route gallery (default {display_path(ROUTE_GALLERY)}, generated when missing)",
     )
     parser.add_argument("--no-demo", action="store_true", help="skip the demo runs")
     add_verbosity_args(parser)

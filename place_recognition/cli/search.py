@@ -1,4 +1,4 @@
-"""Find the places of query images: ``python scripts/search.py -m MODEL -gf GALLERY -i IMG...``."""
+"""Find the places of query images in a gallery's index."""
 
 from __future__ import annotations
 

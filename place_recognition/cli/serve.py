@@ -1,4 +1,6 @@
-"""Serve place recognition over HTTP: ``scripts/serve.py -m MODEL -gf GALLERY [--index DIR]``.
+"""Serve a gallery's place recognition as a REST and WebSocket API with a browser page.
+
+Usage: ``scripts/serve.py -m MODEL -gf GALLERY [--index DIR]``.
 
 A REST and WebSocket API (``/api/v1``), its OpenAPI description (``/openapi.json``, ``/docs``)
 and a browser page (``/``), on uvicorn. Listening anywhere but this machine needs an API key.

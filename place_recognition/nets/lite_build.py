@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 
+from ..core.home import models_dir
 from ..core.images import list_images, read_image
 from ..core.ir_files import save_ir
 from ..core.model import RT_SECTION, EmbeddingModel
@@ -29,7 +30,6 @@ from .head_fit import (
 )
 from .lite import (
     BACKBONE_PATH,
-    LITE_DIR,
     LITE_NAME,
     TAP_CHANNELS,
     build_lite_model,
@@ -45,7 +45,10 @@ logger = logging.getLogger(__name__)
 # 0.25 keeps INT8 recall there and float recall everywhere (README, netvlad-lite).
 LITE_SECOND_WEIGHT = 0.25
 
-LITE_PATH = LITE_DIR / f"{LITE_NAME}.xml"  # built on first use, not committed
+
+def default_lite_path() -> Path:
+    """Where the shipped netvlad-lite is built: ``<data home>/models/netvlad-lite/``."""
+    return models_dir() / LITE_NAME / f"{LITE_NAME}.xml"
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def folder_images(folder: Path, max_images: int | None = None) -> Iterator[np.nd
 
 
 def build_lite(
-    output: Path = LITE_PATH,
+    output: Path,
     recipe: LiteRecipe = LiteRecipe(),
     calibration: Path | None = None,
     backbone_path: Path = BACKBONE_PATH,
