@@ -1,14 +1,14 @@
 """One demo run: per-frame search, decision, overlay, outputs and window; the end summary.
 
-Kept apart from ``demo.py`` (options, start-up) so that each stays short. The window and its
-keys live here, in the CLI layer: library code never opens one.
+Kept apart from ``demo.py`` (options) and ``_demo_app.py`` (settings, start-up) so that each
+stays short. The window and its keys live here, in the CLI layer: library code never opens one.
 """
 
 from __future__ import annotations
 
-import argparse
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -25,6 +25,9 @@ from ..video.thumbnails import ThumbnailCache
 from ..video.timing import RateMeter, StageTimes
 from ._demo_io import FrameWriter, JsonLinesWriter
 
+if TYPE_CHECKING:
+    from ._demo_app import DemoSettings
+
 WINDOW = "place recognition"
 QUIT_KEYS = {27, ord("q"), ord("Q")}
 PAUSE_KEY = ord(" ")
@@ -34,7 +37,7 @@ PAUSE_KEY = ord(" ")
 class DemoRun:
     """Everything one demo run uses, and what it measured."""
 
-    args: argparse.Namespace
+    settings: DemoSettings
     model: EmbeddingModel
     update: IndexUpdate
     threshold: Threshold
@@ -49,8 +52,8 @@ class DemoRun:
     requests: int = 0  # infer requests in flight (set by run_loop)
 
     def __post_init__(self) -> None:
-        self.thumbnails = ThumbnailCache(self.args.gallery)
-        self.voter = PlaceVoter(self.args.smooth)
+        self.thumbnails = ThumbnailCache(self.settings.gallery)
+        self.voter = PlaceVoter(self.settings.smooth)
         places = len({record.label for record in self.update.index.records})
         self.lines = (
             f"{self.model.name} {self.model.device} {self.model.precision}",
@@ -62,18 +65,18 @@ class DemoRun:
             else None
         )
         self.writer = (
-            FrameWriter(self.args.output, self.source.fps, self.args.output_limit)
-            if self.args.output
+            FrameWriter(self.settings.output, self.source.fps, self.settings.output_limit)
+            if self.settings.output
             else None
         )
-        self.json = JsonLinesWriter(self.args.json) if self.args.json else None
+        self.json = JsonLinesWriter(self.settings.json) if self.settings.json else None
         self.paused = False
 
     def process(self, item: Embedded) -> bool:
         """Search, decide, draw, write and show one frame; False when the run should stop."""
         frame = item.frame
         started = time.perf_counter()
-        places = search_places(self.update.index, item.embedding[None], self.args.top_k)[0]
+        places = search_places(self.update.index, item.embedding[None], self.settings.top_k)[0]
         searched = time.perf_counter()
         result = decide(places, self.threshold.value, self.voter)
         stages = {
@@ -102,7 +105,7 @@ class DemoRun:
         self.meter.tick()
         if self.first_frame_s is None:
             self.first_frame_s = time.perf_counter() - self.started
-        if canvas is not None and not self.args.no_show:
+        if canvas is not None and not self.settings.no_show:
             return self._show(canvas)
         return not (self.writer and self.writer.full)
 
@@ -110,7 +113,7 @@ class DemoRun:
     def draws(self) -> bool:
         """Whether the overlay is needed: shown in the window or written with -o. Headless
         without -o, nobody would see it, so no frame time is spent drawing it."""
-        return not self.args.no_show or self.writer is not None
+        return not self.settings.no_show or self.writer is not None
 
     def _draw(self, image, result) -> np.ndarray:
         thumbs = [self.thumbnails.get(place.match.record.path) for place in result.places]
@@ -143,7 +146,7 @@ class DemoRun:
         for output in (self.writer, self.json):
             if output is not None:
                 output.close()
-        if not self.args.no_show:
+        if not self.settings.no_show:
             cv2.destroyAllWindows()
 
 

@@ -1,25 +1,27 @@
-"""Index a gallery folder: ``python scripts/build_index.py -m MODEL -gf GALLERY [-o INDEX_DIR]``."""
+"""Index a gallery folder: ``python scripts/build_index.py -m MODEL -gf GALLERY [--index DIR]``."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from pathlib import Path
 
 from ..indexing.gallery_fit import fit_to_gallery
 from ..indexing.update import update_index
-from ._common import (
+from ._args import (
+    CommandParser,
+    add_gallery_arg,
+    add_gallery_size_arg,
+    add_index_arg,
     add_index_mode_args,
-    add_model_args,
     add_verbosity_args,
-    load_model,
     positive_int,
-    run,
 )
+from ._common import add_model_args, load_model
+from ._run import run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="build_index",
         description="Embed a folder of place images into a persisted faiss index. Re-running "
         "embeds only new or changed images and drops deleted ones.",
@@ -27,27 +29,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_args(parser)
     # Indexing wants images per second, not the first answer soon (--hint LATENCY overrides).
     parser.set_defaults(hint="THROUGHPUT")
-    parser.add_argument(
-        "-gf",
-        "--gallery",
-        type=Path,
-        required=True,
-        help="gallery root; the place label is each image's subfolder path",
+    add_gallery_arg(
+        parser,
+        "gallery root; the place label is each image's subfolder path, or its places.csv label",
     )
-    parser.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        default=None,
-        help="index folder (default: GALLERY/.place_index/<model fingerprint>/)",
+    add_index_arg(
+        parser,
+        "index folder (default: GALLERY/.place_index/<model fingerprint>/)",
+        aliases=("-o", "--output"),
     )
-    parser.add_argument(
-        "--gallery_size",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="index only the first N images in sorted order",
-    )
+    add_gallery_size_arg(parser, "index only the first N images in sorted order")
     parser.add_argument(
         "--rehash",
         action="store_true",
@@ -87,7 +78,7 @@ def _main(args: argparse.Namespace) -> int:
         update = fit_to_gallery(
             model,
             args.gallery,
-            args.output,
+            args.index,
             args.clusters,
             args.dim,
             args.gallery_size,
@@ -98,7 +89,7 @@ def _main(args: argparse.Namespace) -> int:
         update = update_index(
             model,
             args.gallery,
-            args.output,
+            args.index,
             rehash=args.rehash,
             rebuild=args.rebuild,
             max_images=args.gallery_size,

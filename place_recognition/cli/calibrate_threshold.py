@@ -15,16 +15,13 @@ from ..recognition.calibration import (
     store_threshold_in_index,
     store_threshold_in_model,
 )
-from ._common import (
-    add_model_args,
-    add_verbosity_args,
-    load_model,
-    run,
-)
+from ._args import CommandParser, add_index_arg, add_verbosity_args
+from ._common import add_model_args, load_model
+from ._run import run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="calibrate_threshold",
         description="Embed a labelled set (ref/, query/, ground_truth.csv; queries without "
         "positives are unknown places), split the top-1 scores into right and wrong answers "
@@ -33,11 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_model_args(parser)
     parser.add_argument("--dataset", type=Path, required=True, help="labelled set folder")
-    parser.add_argument(
-        "--index",
-        type=Path,
-        default=None,
-        help="store in this index folder's manifest (a gallery-fitted index: its own model "
+    add_index_arg(
+        parser,
+        "store in this index folder's manifest (a gallery-fitted index: its own model "
         "embeds the set); default: store in the model IR",
     )
     parser.add_argument("--target-precision", type=float, default=None, metavar="P")

@@ -15,20 +15,15 @@ from ..eval.metrics import RecallReport
 from ..eval.plots import save_recall_plot
 from ..eval.runs import evaluate_dataset, evaluate_like_accuracy_checker
 from ..indexing.gallery_fit import fit_lite_to_images
-from ._common import (
-    add_model_args,
-    add_verbosity_args,
-    load_model,
-    positive_int,
-    run,
-)
-from .make_synthetic_model import parse_size
+from ._args import CommandParser, add_verbosity_args, parse_size, positive_int
+from ._common import add_model_args, load_model
+from ._run import run
 
 CURVE_MAX_N = 25
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="evaluate",
         description="Embed a labelled set, rank the database for every query and print Recall@N "
         "(a query counts once if any of its top N is a positive), and, for sets with UTM "

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from ..eval.datasets import read_ground_truth_folder
 from ..eval.pitts_fixture import make_pitts_fixture
-from ._common import add_verbosity_args, positive_int, run
+from ._args import CommandParser, add_verbosity_args, positive_int
+from ._run import run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="make_pitts_fixture",
         description="Write OUT/pitts250k/{000,queries_real/000,datasets/pitts30k_val.mat} from a "
         "ref/ + query/ + ground_truth.csv set whose positives are route neighbours, with UTM "

@@ -9,46 +9,33 @@ from pathlib import Path
 
 from ..core.images import read_image
 from ..core.model import EmbeddingModel
-from ..indexing.update import update_index
+from ..indexing.update import IndexUpdate, update_index
+from ..recognition.decisions import PlaceVoter, decide, search_places
 from ..recognition.recognizer import PlaceRecognizer
-from ..scenes.street import (
-    render_place,
-    render_view,
-    sample_video_frames,
-    write_sample_gallery,
-)
-from . import demo
-from ._common import (
-    DEFAULT_MODEL,
-    add_verbosity_args,
-    resolve_model_path,
-    run,
-)
-from ._demo_io import FrameWriter
+from ..recognition.thresholds import resolve_threshold
+from ..scenes.street import render_place, render_view, write_sample_gallery
+from ._args import CommandParser, add_gallery_arg, add_model_path_arg, add_verbosity_args
+from ._common import DEFAULT_MODEL, resolve_model_path
+from ._demo_app import DemoSettings, run_demo
+from ._matches import place_rows, verdict
+from ._run import run
+from ._samples import SAMPLE_GALLERY, write_sample_video
 
-SAMPLE_GALLERY = Path("gallery") / "sample"
 OUT = Path("out") / "quickstart"
-SAMPLE_VIDEO_FPS = 12.0
+QUERY_PLACE = 2  # the place of the query view, which is not in the gallery
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="quickstart",
         description="Index the generated sample gallery and recognise a new view of one place.",
     )
-    parser.add_argument(
-        "-m",
-        "--model",
-        type=Path,
-        default=None,
-        help=f"model (default {DEFAULT_MODEL} if present, else netvlad-lite)",
-    )
-    parser.add_argument(
-        "-gf",
-        "--gallery",
-        type=Path,
+    add_model_path_arg(parser, f"model (default {DEFAULT_MODEL} if present, else netvlad-lite)")
+    add_gallery_arg(
+        parser,
+        f"gallery (default {SAMPLE_GALLERY}, generated when missing)",
+        required=False,
         default=SAMPLE_GALLERY,
-        help=f"gallery (default {SAMPLE_GALLERY}, generated when missing)",
     )
     parser.add_argument(
         "-o",
@@ -62,25 +49,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def write_sample_video(path: Path, places: int = 6) -> Path:
-    """The generated walk past the sample gallery's places (plus one unknown place)."""
-    writer = FrameWriter(path, SAMPLE_VIDEO_FPS)
-    for frame in sample_video_frames(places):
-        writer.write(frame)
-    writer.close()
-    return path
-
-
-def _run_demo(args: argparse.Namespace, model_path: Path) -> int:
+def _run_demo(args: argparse.Namespace, model_path: Path) -> None:
     video = args.output / "sample_walk.avi"
     if not video.is_file():
         write_sample_video(video)
         print(f"generated the sample video {video}")
     overlaid = args.output / "demo.avi"
     print(f"demo: {video} -> {overlaid} (headless)")
-    argv = ["-m", str(model_path), "-gf", str(args.gallery), "-i", str(video), "--no_show"]
-    argv += ["-o", str(overlaid), "-limit", "0", "--json", str(args.output / "demo.jsonl")]
-    return demo.main([*argv, "-q"] if args.quiet else argv)
+    settings = DemoSettings(
+        input=str(video),
+        gallery=args.gallery,
+        model=model_path,
+        no_show=True,
+        output=overlaid,
+        output_limit=0,
+        json=args.output / "demo.jsonl",
+        quiet=args.quiet,
+    )
+    run_demo(settings)
+
+
+def _recognise_a_new_view(update: IndexUpdate) -> None:
+    """The answer for a view of one sample place that the gallery does not hold."""
+    threshold = resolve_threshold(None, update.model, update.directory)
+    query = render_view(render_place(QUERY_PLACE), seed=12345)
+    places = search_places(update.index, update.model.embed(query)[None], 3)[0]
+    result = decide(places, threshold.value, PlaceVoter())
+    print(f"a new view of place_{QUERY_PLACE:02d}: {verdict(result)}")
+    for line in place_rows(places):
+        print(line)
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -92,18 +89,16 @@ def _main(args: argparse.Namespace) -> int:
     print(f"model: {model.describe()}")
     update = update_index(model, args.gallery, progress=not args.quiet)
     print(f"index: {len(update.index)} images, {update.embedded} embedded -> {update.directory}")
-    recognizer = PlaceRecognizer(update.model, update.index, args.gallery)
-    query = render_view(render_place(2), seed=12345)  # a view of place_02 not in the gallery
-    for match in recognizer.match(query, k=3):
-        print(
-            f"  {match.rank + 1}. {match.record.label:<10} {match.score:.4f}  {match.record.path}"
-        )
+    _recognise_a_new_view(update)
     if model.synthetic:
         print("note: the synthetic stand-in has random weights; its ranking is meaningless")
+    recognizer = PlaceRecognizer(update.model, update.index, args.gallery)
     first = read_image(args.gallery / update.index.records[0].path)
     best = recognizer.match(first, k=1)[0]
     print(f"self-check: {update.index.records[0].path} -> {best.record.path} ({best.score:.4f})")
-    return 0 if args.no_demo else _run_demo(args, model_path)
+    if not args.no_demo:
+        _run_demo(args, model_path)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
