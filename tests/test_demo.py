@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from place_recognition.cli import demo
 from place_recognition.cli._demo_io import FrameWriter
+from place_recognition.errors import PlaceRecognitionError
 from place_recognition.index.place_index import INDEX_DIRNAME, MANIFEST, PlaceIndex
 from place_recognition.nets.synthetic import write_synthetic_model
 from place_recognition.recognition.calibration import store_threshold_in_index
@@ -22,6 +24,7 @@ from place_recognition.scenes.street import (
     write_sample_gallery,
 )
 from place_recognition.video import sources as frames_module
+from place_recognition.video.opencv_quiet import opencv_log_api
 from place_recognition.video.overlay import overlay_size
 
 from conftest import ROOT
@@ -283,3 +286,23 @@ def test_the_omz_demo_spellings_still_work(tiny_ir, walk, tmp_path):
     assert len(video_frames(out)) == 3
     index = PlaceIndex.load(next((gallery / INDEX_DIRNAME).iterdir()))
     assert len(index) == 4
+
+
+def test_a_missing_camera_is_one_line_without_opencv_noise(tiny_ir, tmp_path):
+    """OpenCV and its backends print about ten lines when probing a camera that is not there."""
+    argv = [sys.executable, str(ROOT / "demo.py"), "-i", "9", "-m", str(tiny_ir)]
+    argv += ["-gf", str(tmp_path), "--no-show"]
+    result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("demo: error: cannot open camera 9;")
+
+
+def test_probing_a_camera_restores_opencv_logging_and_stderr(capfd):
+    get_level, _, _ = opencv_log_api()
+    before = get_level()
+    with pytest.raises(PlaceRecognitionError, match="cannot open camera 9"):
+        frames_module.open_source("9")
+    assert get_level() == before
+    os.write(2, b"stderr is back\n")
+    assert capfd.readouterr().err.endswith("stderr is back\n")
