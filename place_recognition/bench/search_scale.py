@@ -118,8 +118,8 @@ def real_descriptors(
     offset = 0
     for folder in dataset_dirs:
         dataset = read_dataset(folder)
-        refs, _ = embed_paths(model, dataset.database_paths(), progress)
-        qs, _ = embed_paths(model, dataset.query_paths(), progress)
+        refs, _ = embed_paths(model, dataset.database_paths(), progress, what="database")
+        qs, _ = embed_paths(model, dataset.query_paths(), progress, what="queries")
         queries.append(qs)
         references.append(refs)
         truth.extend(np.asarray(p, np.int64) + offset for p in dataset.positives)
@@ -135,13 +135,16 @@ def synthesize(
     rng = np.random.default_rng(seed)
     spread = references.std(axis=0, keepdims=True)
     out = np.lib.format.open_memmap(path, "w+", np.float32, (count, references.shape[1]))
-    for start in tqdm(range(0, count, _CHUNK), desc="synthesising", disable=not progress):
+    bar = tqdm(total=count, desc="synthesising", unit="vec", disable=not progress)
+    for start in range(0, count, _CHUNK):
         size = min(_CHUNK, count - start)
         first = references[rng.integers(0, len(references), size)]
         second = references[rng.integers(0, len(references), size)]
         weight = rng.uniform(0.6, 1.0, (size, 1)).astype(np.float32)
         noise = rng.standard_normal((size, references.shape[1]), np.float32) * spread * 0.5
         out[start : start + size] = l2_normalize(weight * first + (1 - weight) * second + noise)
+        bar.update(size)
+    bar.close()
     out.flush()
     return out
 

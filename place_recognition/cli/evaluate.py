@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..core.fingerprint import cache_dir
-from ..core.images import read_image
+from ..core.images import ImageFiles
 from ..core.model import EmbeddingModel
 from ..eval.datasets import read_dataset
 from ..eval.metrics import RecallReport
@@ -70,7 +70,7 @@ def _fitted(model, dataset, args):
     key = hashlib.sha256("\n".join(dataset.database).encode()).hexdigest()[:12]
     path = cache_dir() / "fitted" / f"{model.fingerprint.key}-{dataset.name}-{key}.xml"
     if args.no_cache or not path.is_file():
-        images = (read_image(p) for p in dataset.database_paths())
+        images = ImageFiles(dataset.database_paths(), skip_unreadable=False)
         fit_lite_to_images(model, images, path, f"gallery {dataset.name}", progress=not args.quiet)
     return model.sibling(path)
 

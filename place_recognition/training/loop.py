@@ -139,7 +139,14 @@ class Trainer:
         rng = np.random.default_rng([self.settings.seed, epoch])
         batches = self._batches(rng)
         losses = []
-        bar = tqdm(batches, desc=f"epoch {epoch}", unit="step", leave=False, disable=not progress)
+        bar = tqdm(
+            batches,
+            total=len(batches),
+            desc=f"epoch {epoch}",
+            unit="step",
+            leave=False,
+            disable=not progress,
+        )
         for step, batch in enumerate(bar):
             if self.settings.loss == "ranking":
                 if step % self.settings.refresh_every == 0:
