@@ -100,10 +100,16 @@ def _main(args: argparse.Namespace) -> int:
     for relpath, reason in update.failed:
         print(f"skipped {args.gallery / relpath}: {reason}")
     state = "saved" if update.saved else "unchanged"
+    relabelled = (
+        f", {update.relabelled} with new labels or coordinates (places.csv)"
+        if update.relabelled
+        else ""
+    )
     print(
         f"{len(update.index)} images indexed ({update.embedded} embedded, {update.reused} reused, "
-        f"{update.removed} removed, {len(update.failed)} failed) in {update.seconds:.1f} s; "
-        f"index {state} ({_describe_mode(update.index)}): {update.directory}"
+        f"{update.removed} removed, {len(update.failed)} failed{relabelled}) in "
+        f"{update.seconds:.1f} s; index {state} ({_describe_mode(update.index)}): "
+        f"{update.directory}"
     )
     return 0
 

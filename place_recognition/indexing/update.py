@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +54,7 @@ class IndexUpdate:
     embedded: int = 0
     reused: int = 0
     removed: int = 0
+    relabelled: int = 0  # kept images whose label or coordinates changed (places.csv)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (relpath, reason)
     saved: bool = False
     changed: bool = False  # records or skipped files differ from the old index
@@ -188,7 +189,7 @@ def _update(
     found, embedded, failed = _embed_candidates(
         model, gallery, candidates, known, pending, journal, progress
     )
-    places = read_places(gallery, {str(Path(f.relpath).parent) for f in files})
+    places = read_places(gallery, {file.relpath for file in files})
     records, sources = [], []
     for file in files:
         if file.relpath in kept:
@@ -220,8 +221,30 @@ def _update(
     update = IndexUpdate(index, directory, embedded, len(found) - embedded, model=model)
     update.failed = [(entry["path"], entry["reason"]) for entry in skipped]
     update.removed = len({r.path for r in old_records} - {r.path for r in records})
+    update.relabelled = _relabelled(old_records, records)
     update.changed = changed
     return update
+
+
+def _relabelled(old_records: list[GalleryRecord], records: list[GalleryRecord]) -> int:
+    """Records of the same file content whose place (label, coordinates ...) changed."""
+    old_by_path = {record.path: record for record in old_records}
+    return sum(
+        1
+        for record in records
+        if (old := old_by_path.get(record.path)) is not None
+        and old != record  # most are equal: the cheap test first
+        and old.sha256 == record.sha256
+        and _place(old) != _place(record)
+    )
+
+
+def _place(record: GalleryRecord) -> dict:
+    """What a record says about its place: every field but the file's identity and stats."""
+    return {k: v for k, v in asdict(record).items() if k not in _FILE_FIELDS}
+
+
+_FILE_FIELDS = frozenset({"path", "sha256", "size", "mtime_ns"})
 
 
 def _gallery_model(
