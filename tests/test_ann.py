@@ -11,16 +11,12 @@ import pytest
 from place_recognition.cli import build_index, search
 from place_recognition.core.fingerprint import ModelFingerprint
 from place_recognition.core.model import EmbeddingModel
-from place_recognition.errors import PlaceRecognitionError
+from place_recognition.errors import IndexFormatError, PlaceRecognitionError
 from place_recognition.index import modes as ann
-from place_recognition.index.place_index import (
-    MANIFEST,
-    IndexFormatError,
-    PlaceIndex,
-    read_manifest,
-)
+from place_recognition.index.manifest import MANIFEST, read_manifest
+from place_recognition.index.place_index import PlaceIndex
 from place_recognition.index.records import GalleryRecord
-from place_recognition.indexing.update import update_index
+from place_recognition.indexing.update import UpdateOptions, update_index
 
 from conftest import F32
 
@@ -46,11 +42,11 @@ def gallery_vectors() -> np.ndarray:
 
 
 def test_auto_mode_is_exact_for_small_galleries_and_ivf_pq_for_large():
-    assert ann.resolve_factory("auto", 10_000, 512) == "Flat"
-    assert ann.resolve_factory("auto", 1_000_000, 512) == "IVF4096,SQ8"
-    assert ann.resolve_factory("auto", 300_000, 4096) == "IVF2048,SQ8"
-    assert ann.resolve_factory("exact", 10**7, 512) == "Flat"
-    assert ann.resolve_factory("PCAR64,HNSW32", 10, 512) == "PCAR64,HNSW32"
+    assert ann.resolve_factory("auto", 10_000) == "Flat"
+    assert ann.resolve_factory("auto", 1_000_000) == "IVF4096,SQ8"
+    assert ann.resolve_factory("auto", 300_000) == "IVF2048,SQ8"
+    assert ann.resolve_factory("exact", 10**7) == "Flat"
+    assert ann.resolve_factory("PCAR64,HNSW32", 10) == "PCAR64,HNSW32"
 
 
 def test_approximate_search_agrees_with_exact_and_gives_exact_scores(gallery_vectors, tmp_path):
@@ -76,7 +72,7 @@ def test_approximate_search_agrees_with_exact_and_gives_exact_scores(gallery_vec
         m.id for m in approximate.search(queries[:20], 3)[0]
     ]
     manifest = read_manifest(tmp_path)
-    assert manifest["factory"] == SMALL_IVF and "vectors" in manifest["files"]
+    assert manifest.factory == SMALL_IVF and "vectors" in manifest.files
 
 
 def test_more_probes_get_closer_to_exact(gallery_vectors):
@@ -95,7 +91,7 @@ def test_more_probes_get_closer_to_exact(gallery_vectors):
 
 def test_damaged_or_missing_exact_vectors_are_refused(gallery_vectors, tmp_path):
     PlaceIndex.build(FP, _records(6000), gallery_vectors, SMALL_IVF).save(tmp_path)
-    manifest = read_manifest(tmp_path)
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
     vectors_file = tmp_path / manifest["files"]["vectors"]["name"]
     data = bytearray(vectors_file.read_bytes())
     data[-3] ^= 0xFF
@@ -124,14 +120,16 @@ def _centroids(index: PlaceIndex) -> np.ndarray:
 
 def test_indexing_switches_modes_without_embedding_again(tiny_ir, image_dir, capsys):
     model = EmbeddingModel(tiny_ir, precision=F32)
-    first = update_index(model, image_dir, index_mode="PCAR4,IVF2,Flat", nprobe=2)
+    first = update_index(
+        model, image_dir, options=UpdateOptions(index_mode="PCAR4,IVF2,Flat", nprobe=2)
+    )
     assert first.embedded == 7 and first.index.factory == "PCAR4,IVF2,Flat"
     coarse = _centroids(first.index)
     (image_dir / "lonely.bmp").unlink()
-    second = update_index(model, image_dir, index_mode="PCAR4,IVF2,Flat")
+    second = update_index(model, image_dir, options=UpdateOptions(index_mode="PCAR4,IVF2,Flat"))
     assert second.saved and second.index.nprobe == 2  # the index's own nprobe is kept
     np.testing.assert_array_equal(_centroids(second.index), coarse)  # training reused
-    exact = update_index(model, image_dir, index_mode="exact")
+    exact = update_index(model, image_dir, options=UpdateOptions(index_mode="exact"))
     assert exact.saved and exact.embedded == 0 and exact.index.factory == "Flat"
     query = image_dir / "place1" / "v0.png"
     argv = ["-m", str(tiny_ir), "-gf", str(image_dir), "--precision", F32, "-q"]
@@ -146,13 +144,16 @@ def test_indexing_switches_modes_without_embedding_again(tiny_ir, image_dir, cap
 def test_without_a_mode_the_saved_index_keeps_its_own(tiny_ir, image_dir):
     """The demo's default: starting it never rebuilds an index made in another mode."""
     model = EmbeddingModel(tiny_ir, precision=F32)
-    update_index(model, image_dir, index_mode="PCAR4,IVF2,Flat", nprobe=2)
-    kept = update_index(model, image_dir, index_mode=None)
+    update_index(model, image_dir, options=UpdateOptions(index_mode="PCAR4,IVF2,Flat", nprobe=2))
+    kept = update_index(model, image_dir, options=UpdateOptions(index_mode=None))
     assert not kept.saved and kept.index.factory == "PCAR4,IVF2,Flat"
     (image_dir / "lonely.bmp").unlink()
-    changed = update_index(model, image_dir, index_mode=None)
+    changed = update_index(model, image_dir, options=UpdateOptions(index_mode=None))
     assert changed.saved and changed.index.factory == "PCAR4,IVF2,Flat"
-    assert update_index(model, image_dir, index_mode="auto").index.factory == "Flat"
+    assert (
+        update_index(model, image_dir, options=UpdateOptions(index_mode="auto")).index.factory
+        == "Flat"
+    )
 
 
 def test_search_benchmark_runs_end_to_end_on_a_tiny_model(tiny_ir, tmp_path, capsys):

@@ -11,7 +11,6 @@ from place_recognition.cli import _common, calibrate_threshold, evaluate
 from place_recognition.core.model import EmbeddingModel
 from place_recognition.errors import PlaceRecognitionError
 from place_recognition.eval.datasets import read_ground_truth_folder
-from place_recognition.recognition.calibration import read_threshold
 from place_recognition.scenes.street import write_sample_dataset
 
 
@@ -56,7 +55,6 @@ def test_calibrate_stores_the_threshold_in_the_model(tiny_ir, labelled, tmp_path
     stored = json.loads(capsys.readouterr().out.splitlines()[1])["threshold"]
     model = EmbeddingModel(model_path)
     assert float(model.info["threshold"]) == pytest.approx(stored)
-    assert read_threshold(None, None) is None
 
 
 def test_default_model_is_netvlad_tf_when_present_else_lite(tmp_path, monkeypatch):

@@ -15,7 +15,8 @@ import pytest
 from place_recognition.cli import demo
 from place_recognition.cli._demo_io import FrameWriter
 from place_recognition.errors import PlaceRecognitionError
-from place_recognition.index.place_index import INDEX_DIRNAME, MANIFEST, PlaceIndex
+from place_recognition.index.manifest import MANIFEST
+from place_recognition.index.place_index import INDEX_DIRNAME, PlaceIndex
 from place_recognition.nets.synthetic import write_synthetic_model
 from place_recognition.recognition.calibration import store_threshold_in_index
 from place_recognition.scenes.street import (
@@ -143,7 +144,7 @@ def test_threshold_rejects_unknown_places_and_defaults_to_the_calibrated_one(
         assert run_demo(tiny_ir, gallery, "-i", str(video), "--json", str(jsonl)) == 0
     finally:
         manifest = json.loads((index_dir / MANIFEST).read_text())
-        manifest.pop("threshold")
+        manifest["thresholds"].pop("calibrated")
         (index_dir / MANIFEST).write_text(json.dumps(manifest))
     lines = read_jsonl(jsonl)
     assert {line["threshold"] for line in lines} == {cut}
@@ -253,7 +254,7 @@ def test_newer_or_foreign_indexes_are_refused_until_rebuild(tiny_ir, walk, tmp_p
     message = one_line_error(capsys)
     assert "newer" in message and "--rebuild" in message
     assert run_demo(tiny_ir, gallery, "-i", str(video), "--output-limit", "1", "--rebuild") == 0
-    assert json.loads((index_dir / MANIFEST).read_text())["format_version"] == 1
+    assert json.loads((index_dir / MANIFEST).read_text())["format_version"] == 2
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from place_recognition.core.fingerprint import ModelFingerprint
 from place_recognition.core.images import decode_image, read_image, why_undecodable
 from place_recognition.errors import PlaceRecognitionError
-from place_recognition.index.place_index import MANIFEST, PlaceIndex
+from place_recognition.index.manifest import MANIFEST
+from place_recognition.index.place_index import PlaceIndex
 from place_recognition.index.records import GalleryRecord
-from place_recognition.indexing.fitted import fitted_model_path
-from place_recognition.recognition.calibration import read_threshold
+from place_recognition.indexing.query_model import stored_model_path
 
 from conftest import scene
 
@@ -112,8 +112,7 @@ def _load_with(replacements: dict[str, bytes]) -> PlaceRecognitionError | None:
         for name, data in {**SAVED, **replacements}.items():
             (Path(folder) / name).write_bytes(data)
         try:
-            fitted_model_path(Path(folder), FP)
-            read_threshold(None, Path(folder))
+            stored_model_path(Path(folder), FP)
             index = PlaceIndex.load(Path(folder))
         except PlaceRecognitionError as error:
             return error

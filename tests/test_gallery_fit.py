@@ -1,4 +1,5 @@
-"""--fit-to-gallery: the fitted model is saved with the index and used by every entry point."""
+"""Fitting to a gallery: the fitted model is saved with the index and used by every entry point,
+which says so."""
 
 from __future__ import annotations
 
@@ -11,18 +12,20 @@ from test_lite import SIZE, random_params
 from place_recognition.core.ir_files import save_ir
 from place_recognition.core.model import EmbeddingModel
 from place_recognition.errors import PlaceRecognitionError
-from place_recognition.index.place_index import (
-    FITTED_MODEL,
-    PlaceIndex,
-    default_index_dir,
-    read_manifest,
-)
+from place_recognition.index.manifest import MANIFEST, read_manifest
+from place_recognition.index.place_index import PlaceIndex, default_index_dir
 from place_recognition.indexing.gallery_fit import fit_lite_to_images, fit_to_gallery
+from place_recognition.indexing.query_model import GIVEN, STORED
 from place_recognition.indexing.update import update_index
 from place_recognition.nets.lite import build_lite_model, read_backbone
 from place_recognition.nets.lite_build import folder_images
-from place_recognition.recognition.calibration import read_threshold, store_threshold_in_index
+from place_recognition.recognition.calibration import store_threshold_in_index
 from place_recognition.recognition.recognizer import PlaceRecognizer
+from place_recognition.recognition.thresholds import (
+    INDEX_CALIBRATED,
+    INDEX_GALLERY,
+    resolve_threshold,
+)
 from place_recognition.scenes.street import write_sample_gallery
 
 from conftest import F32
@@ -43,25 +46,46 @@ def gallery(tmp_path):
     return root
 
 
-def test_fitted_model_is_saved_recorded_and_used_automatically(base_ir, gallery):
+def test_fitted_model_is_saved_recorded_and_used_saying_so(base_ir, gallery, caplog):
     base = EmbeddingModel(base_ir, precision=F32)
     update = fit_to_gallery(base, gallery, scenes=12)
     directory = default_index_dir(gallery, base.fingerprint)
-    manifest = read_manifest(directory)
-    entry = manifest[FITTED_MODEL]
+    query = read_manifest(directory).query_model
     assert update.directory == directory and len(update.index) == 12
-    assert (directory / entry["xml"]).is_file() and (directory / entry["bin"]).is_file()
-    assert entry["base_model"]["sha256"] == base.fingerprint.sha256
-    assert manifest["model"]["sha256"] == update.model.fingerprint.sha256 != base.fingerprint.sha256
+    assert (directory / query.files["xml"]).is_file() and (directory / query.files["bin"]).is_file()
+    assert query.fitted_from == base.fingerprint and update.model_reason == STORED
+    assert query.fingerprint == update.model.fingerprint != base.fingerprint
+    assert read_manifest(directory).model == query.fingerprint  # its vectors embed the gallery
     assert update.model.dim == 8 and update.model.info["vocabulary"] == f"gallery {gallery.name}"
     # The base model finds the fitted one: nothing is re-embedded, search embeds with it.
     again = update_index(base, gallery)
-    assert again.embedded == 0 and not again.saved
+    assert again.embedded == 0 and not again.saved and again.model_reason == STORED
     assert again.model.fingerprint == update.model.fingerprint
+    caplog.set_level("INFO", logger="place_recognition")
     recognizer = PlaceRecognizer.open(base, gallery)
     assert recognizer.model.fingerprint == update.model.fingerprint
+    assert recognizer.model_reason == STORED
+    assert f"{query.files['xml']} (netvlad-lite-fitted" in caplog.text
+    assert "the gallery-fitted model stored with the index" in caplog.text
     hit = recognizer.match(_image(gallery, "place_02/view_1.jpg"), k=1)
     assert hit[0].record.path == "place_02/view_1.jpg"
+    # The fitted model's own scale: the gallery-derived threshold applies, not the model's.
+    threshold = resolve_threshold(None, recognizer.model, directory)
+    gallery_entry = read_manifest(directory).thresholds["gallery"]
+    assert threshold.source == INDEX_GALLERY and threshold.value == gallery_entry["value"]
+    assert gallery_entry["places"] == 4 and gallery_entry["images"] == 12
+
+
+def test_an_index_that_was_not_fitted_embeds_with_the_model_given(tiny_ir, gallery, caplog):
+    model = EmbeddingModel(tiny_ir, precision=F32)
+    update = update_index(model, gallery)
+    assert update.model is model and update.model_reason == GIVEN
+    query = read_manifest(update.directory).query_model
+    assert query.fingerprint == model.fingerprint and not query.files and not query.fitted_from
+    caplog.set_level("INFO", logger="place_recognition")
+    recognizer = PlaceRecognizer.open(model, gallery)
+    assert recognizer.model is model and recognizer.model_reason == GIVEN
+    assert f"{tiny_ir} (" in caplog.text and "the model given" in caplog.text
 
 
 def test_fitting_computes_features_in_f32_whatever_the_models_precision(base_ir, gallery, tmp_path):
@@ -98,28 +122,32 @@ def test_refitting_replaces_the_model_files_and_incremental_saves_keep_them(base
     first = fit_to_gallery(base, gallery, scenes=12)
     directory = first.directory
     store_threshold_in_index(directory, 0.42)
+    fitted_query = read_manifest(directory).query_model
     (gallery / "place_00" / "view_0.jpg").unlink()  # an incremental update saves a new generation
     update = update_index(base, gallery)
     manifest = read_manifest(directory)
-    assert update.saved and update.removed == 1 and manifest["generation"] == 2
-    assert manifest[FITTED_MODEL] == read_manifest(directory)[FITTED_MODEL]
-    assert (directory / manifest[FITTED_MODEL]["xml"]).is_file()
-    assert read_threshold(None, directory) == 0.42  # carried over by the save
+    assert update.saved and update.removed == 1 and manifest.generation == 2
+    assert manifest.query_model == fitted_query
+    assert (directory / manifest.query_model.files["xml"]).is_file()
+    assert manifest.thresholds["calibrated"]["value"] == 0.42  # carried over by the save
+    assert manifest.thresholds["gallery"]["images"] == 11  # derived again from the new records
+    assert resolve_threshold(None, update.model, directory).source == INDEX_CALIBRATED
     second = fit_to_gallery(base, gallery, clusters=3, dim=6, scenes=12)
     manifest = read_manifest(directory)
     names = sorted(p.name for p in directory.iterdir() if p.name != ".lock")  # the writers' lock
     assert second.model.dim == 6 and PlaceIndex.load(directory).dim == 6
     assert names == sorted(
         [
-            "manifest.json",
-            manifest[FITTED_MODEL]["xml"],
-            manifest[FITTED_MODEL]["bin"],
-            manifest["files"]["index"]["name"],
-            manifest["files"]["records"]["name"],
+            MANIFEST,
+            manifest.query_model.files["xml"],
+            manifest.query_model.files["bin"],
+            manifest.files["index"].name,
+            manifest.files["records"].name,
         ]
     )
-    assert "threshold" not in manifest  # another model: the old threshold does not apply
-    json.dumps(manifest)
+    # Another model: the old calibrated threshold does not apply.
+    assert set(manifest.thresholds) == {"gallery"}
+    json.loads((directory / MANIFEST).read_text())
 
 
 def test_fitting_needs_a_netvlad_lite_model(tiny_ir, gallery):

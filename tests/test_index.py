@@ -8,14 +8,9 @@ import numpy as np
 import pytest
 
 from place_recognition.core.fingerprint import ModelFingerprint
-from place_recognition.index.place_index import (
-    MANIFEST,
-    IndexFormatError,
-    IndexMismatchError,
-    IndexWriteError,
-    PlaceIndex,
-    l2_normalize,
-)
+from place_recognition.errors import IndexFormatError, IndexMismatchError, IndexWriteError
+from place_recognition.index.manifest import MANIFEST
+from place_recognition.index.place_index import PlaceIndex, l2_normalize
 from place_recognition.index.records import GalleryRecord
 
 FP = ModelFingerprint("tiny", "ab" * 32, (200, 300), 8)
@@ -91,11 +86,11 @@ def test_a_crash_before_the_manifest_leaves_the_old_index(tmp_path, monkeypatch)
         raise OSError("disk full")
 
     # Fail exactly when the manifest (the commit point) is written.
-    import place_recognition.index.place_index as index_module
+    import place_recognition.index.manifest as manifest_module
 
-    real_write = index_module.atomic_write_text
+    real_write = manifest_module.atomic_write_text
     monkeypatch.setattr(
-        index_module,
+        manifest_module,
         "atomic_write_text",
         lambda path, text: crash() if path.name == MANIFEST else real_write(path, text),
     )

@@ -10,14 +10,10 @@ import numpy as np
 import pytest
 
 from place_recognition.core.model import EmbeddingModel
-from place_recognition.index.place_index import (
-    PlaceIndex,
-    default_index_dir,
-    read_manifest,
-    update_manifest,
-)
+from place_recognition.index.manifest import read_manifest, update_manifest
+from place_recognition.index.place_index import PlaceIndex, default_index_dir
 from place_recognition.indexing.listing import list_gallery
-from place_recognition.indexing.update import update_index
+from place_recognition.indexing.update import UpdateOptions, update_index
 from place_recognition.recognition.recognizer import PlaceRecognizer
 
 from conftest import F32
@@ -109,7 +105,7 @@ def test_places_csv_labels_without_reembedding(model, image_dir):
 
 
 def test_custom_index_folder_and_gallery_size(model, image_dir, tmp_path):
-    update = update_index(model, image_dir, index_dir=tmp_path / "idx", max_images=3)
+    update = update_index(model, image_dir, tmp_path / "idx", UpdateOptions(max_images=3))
     assert update.directory == tmp_path / "idx" and len(update.index) == 3
     assert [r.path for r in update.index.records] == [
         "lonely.bmp",
@@ -119,14 +115,16 @@ def test_custom_index_folder_and_gallery_size(model, image_dir, tmp_path):
 
 
 def test_index_of_another_model_is_refused(model, image_dir, tmp_path):
-    from place_recognition.index.place_index import IndexMismatchError
+    from place_recognition.errors import IndexMismatchError
     from place_recognition.nets.synthetic import write_synthetic_model
 
     update_index(model, image_dir, index_dir=tmp_path / "idx")
     other = EmbeddingModel(write_synthetic_model(tmp_path / "o.xml", width=16, seed=9))
     with pytest.raises(IndexMismatchError, match=model.fingerprint.key):
         update_index(other, image_dir, index_dir=tmp_path / "idx")
-    assert update_index(other, image_dir, index_dir=tmp_path / "idx", rebuild=True).embedded == 7
+    assert (
+        update_index(other, image_dir, tmp_path / "idx", UpdateOptions(rebuild=True)).embedded == 7
+    )
 
 
 def test_touch_without_change_reuses_the_vector(model, image_dir):
@@ -140,7 +138,7 @@ def test_touch_without_change_reuses_the_vector(model, image_dir):
 
 def test_rehash_checks_every_file(model, image_dir):
     update_index(model, image_dir)
-    update = update_index(model, image_dir, rehash=True)
+    update = update_index(model, image_dir, options=UpdateOptions(rehash=True))
     assert (update.embedded, update.reused, update.saved) == (0, 7, False)
 
 
@@ -150,14 +148,14 @@ def test_an_index_without_its_listing_gets_it_recorded_for_the_next_fast_start(m
     second = update_index(model, image_dir)
     assert not second.saved and second.embedded == 0
     digest = list_gallery(image_dir).digest
-    assert read_manifest(first.directory)["listing"] == digest
+    assert read_manifest(first.directory).listing == digest
     assert update_index(model, image_dir).index.listing == digest
 
 
 def test_unchanged_listing_loads_the_index_as_saved_and_edits_are_still_seen(model, image_dir):
     first = update_index(model, image_dir)
     manifest = read_manifest(first.directory)
-    assert manifest["listing"] == list_gallery(image_dir).digest
+    assert manifest.listing == list_gallery(image_dir).digest
     warm = update_index(model, image_dir)  # the fast path: same listing
     assert not warm.saved and warm.embedded == warm.reused == warm.removed == 0
     assert warm.index.records == first.index.records

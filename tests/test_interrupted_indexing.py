@@ -25,7 +25,8 @@ import pytest
 
 from place_recognition.core.images import list_images, read_image
 from place_recognition.core.model import EmbeddingModel
-from place_recognition.index.place_index import MANIFEST, PlaceIndex, read_manifest
+from place_recognition.index.manifest import MANIFEST, read_manifest
+from place_recognition.index.place_index import PlaceIndex
 from place_recognition.indexing.journal import JOURNAL
 
 from conftest import F32, ROOT, scene
@@ -59,7 +60,7 @@ def _start(model: Path, gallery: Path) -> subprocess.Popen:
 
 def _generation(directory: Path) -> int:
     manifest = read_manifest(directory, missing_ok=True)
-    return manifest["generation"] if manifest else 0
+    return manifest.generation if manifest else 0
 
 
 def _uncommitted_files(directory: Path, committed: int) -> set[str]:
@@ -185,7 +186,7 @@ def test_kills_at_random_moments_leave_the_old_or_the_new_index(model_and_galler
     assert [r.to_json() for r in resumed[1]] == [r.to_json() for r in fresh[1]]
     np.testing.assert_allclose(resumed[2], fresh[2], atol=1e-6)
     assert sorted(p.name for p in directory.iterdir() if p.name != ".lock") == sorted(
-        [MANIFEST, *(entry["name"] for entry in read_manifest(directory)["files"].values())]
+        [MANIFEST, *(entry.name for entry in read_manifest(directory).files.values())]
     )  # no temporaries, no old generations, no journal left behind
 
 

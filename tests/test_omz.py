@@ -12,6 +12,8 @@ from dataclasses import replace
 
 import pytest
 
+from place_recognition.cli import omz_netvlad
+from place_recognition.cli._run import remedy_hint
 from place_recognition.cli.omz_netvlad import REQUIREMENTS, REQUIREMENTS_TF
 from place_recognition.convert import omz_tools as omz
 from place_recognition.convert.download import (
@@ -20,6 +22,7 @@ from place_recognition.convert.download import (
     DownloadError,
     RemoteFile,
 )
+from place_recognition.errors import Remedy
 
 
 def _closed_port() -> int:
@@ -56,7 +59,11 @@ def test_offline_download_fails_fast_with_one_message(tmp_path):
     # What to fetch (URL, size, digest), where it goes, and the two ways on.
     assert NETVLAD_ZIP.url in message and NETVLAD_ZIP.sha384 in message
     assert str(tmp_path / "dl" / "public" / "netvlad-tf" / "netvlad.zip") in message
-    assert "scripts/convert_netvlad.py" in message and "--files" in message
+    # The library says it in its own terms; the CLI names the command and the option.
+    assert "convert.tf_to_ir" in message and "take the files from that folder" in message
+    assert "--files" not in message and "convert_netvlad" not in message
+    assert error.value.remedy is Remedy.CHECKPOINT_FILES
+    assert "--files FOLDER" in remedy_hint(error.value.remedy, omz_netvlad.build_parser())
     assert not (tmp_path / "env").exists()  # nothing installed before the network is known
 
 

@@ -18,7 +18,8 @@ from place_recognition.core.images import (
 )
 from place_recognition.core.model import EmbeddingModel
 from place_recognition.errors import PlaceRecognitionError
-from place_recognition.index.place_index import PlaceIndex, read_manifest
+from place_recognition.index.manifest import read_manifest
+from place_recognition.index.place_index import PlaceIndex
 from place_recognition.indexing.update import update_index
 
 from conftest import F32, scene
@@ -154,9 +155,7 @@ def test_awkward_gallery_indexes_the_readable_and_lists_the_rest(tiny_ir, tmp_pa
         "b place/02 cut.jpg": "truncated JPEG",
         "b place/04 text.png": "not a readable image",
     }
-    skipped = {
-        entry["path"]: entry["reason"] for entry in read_manifest(update.directory)["skipped"]
-    }
+    skipped = {entry["path"]: entry["reason"] for entry in read_manifest(update.directory).skipped}
     assert skipped == reasons
     # Alignment: each vector is its own image's embedding, whatever failed before it.
     for row, record in enumerate(index.records):

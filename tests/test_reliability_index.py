@@ -21,7 +21,8 @@ import pytest
 
 from place_recognition.cli import build_index, search
 from place_recognition.errors import EXIT_INPUT, EXIT_RUNTIME
-from place_recognition.index.place_index import MANIFEST, PlaceIndex, read_manifest
+from place_recognition.index.manifest import MANIFEST, read_manifest
+from place_recognition.index.place_index import PlaceIndex
 
 from conftest import ROOT, scene
 from models import save
@@ -36,12 +37,12 @@ def indexed(tiny_ir, image_dir, capsys):
     assert build_index.main(argv) == 0
     capsys.readouterr()
     directory = next((image_dir / ".place_index").iterdir())
-    assert read_manifest(directory)["generation"] == 2
+    assert read_manifest(directory).generation == 2
     return argv, directory
 
 
 def _data_file(directory: Path, role: str) -> Path:
-    return directory / read_manifest(directory)["files"][role]["name"]
+    return directory / read_manifest(directory).files[role].name
 
 
 def _damage(directory: Path, kind: str) -> Path:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from place_recognition.cli import train_netvlad as train
-from place_recognition.errors import PlaceRecognitionError
+from place_recognition.errors import PlaceRecognitionError, Remedy
 from place_recognition.training.data import build_sets, validation_positives
 from place_recognition.training.places import (
     Positions,
@@ -70,8 +70,9 @@ def test_split_keeps_training_farther_than_the_gap_from_validation(dims):
 
 
 def test_split_refuses_a_gap_that_leaves_nothing():
-    with pytest.raises(PlaceRecognitionError, match="lower --neg-radius"):
+    with pytest.raises(PlaceRecognitionError, match="lower the negative radius") as error:
         split_route(_route(20, 1, 0), val_fraction=0.2, gap=1000.0)
+    assert error.value.remedy is Remedy.NEGATIVE_RADIUS
 
 
 def test_within_is_strict():

@@ -25,7 +25,7 @@ from ..core.model import EmbeddingModel
 from ..core.prefetch import ordered_prefetch
 from ..index.place_index import PlaceIndex, l2_normalize
 from ..index.records import GalleryRecord
-from ..indexing.update import update_index
+from ..indexing.update import UpdateOptions, update_index
 from ..scenes.street import render_place, render_view
 from .reference_demo import ReferenceDemo, reference_search
 
@@ -83,7 +83,8 @@ def time_our_build(
     started = time.perf_counter()
     model = EmbeddingModel(model_path, device, precision, "THROUGHPUT", batch=batch)
     compiled = time.perf_counter()
-    update = update_index(model, gallery, index_dir, rebuild=True, index_mode="exact")
+    options = UpdateOptions(rebuild=True, index_mode="exact")
+    update = update_index(model, gallery, index_dir, options)
     done = time.perf_counter()
     return BuildTiming(len(update.index), compiled - started, done - compiled)
 

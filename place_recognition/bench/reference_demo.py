@@ -9,7 +9,6 @@ gallery is embedded again at every start. Used by the benchmark only, to report 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import cv2
@@ -53,10 +52,3 @@ def reference_search(gallery: np.ndarray, probe: np.ndarray) -> np.ndarray:
     """Gallery rows sorted by L2 distance to ``probe`` (full argsort, as the demo does)."""
     distances = np.linalg.norm(probe - gallery, axis=1)
     return np.argsort(distances)
-
-
-def reference_start_seconds(model_path: Path, paths: list[Path], device: str = "CPU") -> float:
-    """Seconds from nothing to a searchable gallery of ``paths``: compile, read, embed all."""
-    started = time.perf_counter()
-    ReferenceDemo(model_path, device).embed_gallery(paths)
-    return time.perf_counter() - started

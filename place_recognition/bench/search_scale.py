@@ -88,7 +88,7 @@ def _measure_size(
     truth_ids, truth_scores = exact_top2(queries, gallery)
     entry = {"gallery": size, "margins": margin_summary(truth_scores), "modes": []}
     for mode in run.modes:
-        factory = ann.resolve_factory(mode, size, gallery.shape[1])
+        factory = ann.resolve_factory(mode, size)
         timed = run.exact_queries if factory == ann.EXACT else len(queries)
         result = measure_mode(
             factory, gallery, queries, truth_ids[:, 0], run.workdir, run.nprobe, timed, progress

@@ -15,9 +15,8 @@ from ..core.fingerprint import cache_dir
 from ..core.model import EmbeddingModel
 from ..core.sysinfo import cap_thread_pools
 from ..errors import PlaceRecognitionError
-from ..index.place_index import IndexFormatError, IndexMismatchError
 from ..indexing.listing import list_gallery
-from ..indexing.update import IndexUpdate, update_index
+from ..indexing.update import IndexUpdate, UpdateOptions, update_index
 from ..recognition.thresholds import resolve_threshold
 from ..video.pipeline import FramePipeline
 from ..video.sources import ThreadedReader, open_source
@@ -71,7 +70,7 @@ def run_demo(settings: DemoSettings, started: float | None = None) -> DemoRun:
         source.close()
         raise
     threshold = resolve_threshold(settings.threshold, update.model, update.directory)
-    logger.info("unknown-place threshold %.4f (%s)", threshold.value, threshold.source)
+    logger.info("unknown-place threshold %s", threshold.describe())
     demo = DemoRun(settings, update.model, update, threshold, source, started)
     headless_capped = settings.no_show and settings.output is not None
     # A camera's queue stays short, so that what is shown is what is in front of it now.
@@ -112,20 +111,15 @@ def _open_gallery(
     model: EmbeddingModel, settings: DemoSettings, listing: Future | None
 ) -> IndexUpdate:
     """Find, build or update the gallery's index; refuse a damaged or foreign one with the fix."""
-    try:
-        update = update_index(
-            model,
-            settings.gallery,
-            settings.index,
-            rebuild=settings.rebuild,
-            max_images=settings.gallery_size,
-            progress=not settings.quiet,
-            index_mode=settings.index_mode,
-            nprobe=settings.nprobe,
-            listing=listing,
-        )
-    except (IndexFormatError, IndexMismatchError) as exc:
-        raise PlaceRecognitionError(f"{exc} (or run the demo with --rebuild)") from exc
+    options = UpdateOptions(
+        rebuild=settings.rebuild,
+        max_images=settings.gallery_size,
+        index_mode=settings.index_mode,
+        nprobe=settings.nprobe,
+        progress=not settings.quiet,
+    )
+    # A damaged or foreign index is refused naming --rebuild (the error's remedy, _run.run).
+    update = update_index(model, settings.gallery, settings.index, options, listing=listing)
     if len(update.index) == 0:
         raise PlaceRecognitionError(
             f"gallery {settings.gallery} has no readable images (jpg, png, bmp, webp, tif in it "

@@ -14,6 +14,7 @@ from ..errors import (
     EXIT_OK,
     EXIT_RUNTIME,
     PlaceRecognitionError,
+    Remedy,
 )
 
 logger = logging.getLogger("place_recognition.cli")
@@ -59,16 +60,50 @@ def run(
     except Exception as exc:
         if getattr(args, "debug", False):
             raise
-        code, message = _describe_failure(exc)
+        code, message = _describe_failure(exc, parser)
         print(f"{parser.prog}: error: {message}", file=sys.stderr)
         return code
 
 
-def _describe_failure(exc: Exception) -> tuple[int, str]:
+# The options that apply a library error's remedy: (options, hint when this command has the
+# first of them, hint otherwise). The library says the remedy in words; this names the flag.
+_REMEDY_OPTIONS: dict[Remedy, tuple[tuple[str, ...], str, str]] = {
+    Remedy.REBUILD_INDEX: (("--rebuild",), "run again with --rebuild", "build_index --rebuild"),
+    Remedy.INDEX_FOLDER: (("--index", "--output"), "give another {option}", "--index"),
+    Remedy.INDEX_MODE: (("--index-mode",), "{option}", "build_index --index-mode"),
+    Remedy.DIMENSIONS: (("--dim",), "{option}", "--dim"),
+    Remedy.CLUSTERS: (("--clusters",), "{option}", "--clusters"),
+    Remedy.CALIBRATION_IMAGES: (("--calibration",), "{option}", "--calibration"),
+    Remedy.TARGET_PRECISION: (("--target-precision",), "{option}", "--target-precision"),
+    Remedy.LOSS: (("--loss",), "{option}", "--loss"),
+    Remedy.POSITIVE_RADIUS: (("--pos-radius",), "{option}", "--pos-radius"),
+    Remedy.NEGATIVE_RADIUS: (("--neg-radius",), "--neg-radius, --val-fraction", "--neg-radius"),
+    Remedy.POSITIONS: (("--positions",), "--positions CSV or --position-from-name", "--positions"),
+    Remedy.RESUME: (("--resume",), "drop --resume", "--resume"),
+    Remedy.OUTPUT_FOLDER: (("--output", "-o"), "another {option}", "-o"),
+    Remedy.CHECKPOINT_FILES: (
+        ("--files",),
+        "convert_netvlad converts the zip without TensorFlow; or {option} FOLDER",
+        "convert_netvlad, or omz_netvlad --files",
+    ),
+}
+
+
+def remedy_hint(remedy: Remedy, parser: argparse.ArgumentParser) -> str:
+    """The command-line form of a library remedy for this command, e.g. ``run again with
+    --rebuild`` (or the command that has the option, when this one has not)."""
+    options, present, absent = _REMEDY_OPTIONS[remedy]
+    own = [option for option in options if option in parser._option_string_actions]
+    return present.format(option=own[0]) if own else absent
+
+
+def _describe_failure(exc: Exception, parser: argparse.ArgumentParser) -> tuple[int, str]:
     """(exit code, one line) for an exception that ends a command."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, PlaceRecognitionError):
-        return exc.exit_code, text
+        remedy = getattr(exc, "remedy", None)
+        hint = f" ({remedy_hint(remedy, parser)})" if remedy is not None else ""
+        return exc.exit_code, text + hint
     if isinstance(exc, (FileNotFoundError, NotADirectoryError, IsADirectoryError)):
         return EXIT_INPUT, text
     if isinstance(exc, OSError):  # disk full, permission denied ...: the machine, not the input

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Sequence
 
 from ..indexing.gallery_fit import fit_to_gallery
-from ..indexing.update import update_index
+from ..indexing.update import UpdateOptions, update_index
 from ._args import (
     CommandParser,
     add_gallery_arg,
@@ -86,17 +86,15 @@ def _main(args: argparse.Namespace) -> int:
         )
         print(f"fitted model: {update.model.path} ({update.model.describe()})")
     else:
-        update = update_index(
-            model,
-            args.gallery,
-            args.index,
+        options = UpdateOptions(
             rehash=args.rehash,
             rebuild=args.rebuild,
             max_images=args.gallery_size,
-            progress=not args.quiet,
             index_mode=args.index_mode,
             nprobe=args.nprobe,
+            progress=not args.quiet,
         )
+        update = update_index(model, args.gallery, args.index, options)
     for relpath, reason in update.failed:
         print(f"skipped {args.gallery / relpath}: {reason}")
     state = "saved" if update.saved else "unchanged"

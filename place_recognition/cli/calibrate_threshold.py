@@ -9,14 +9,14 @@ from pathlib import Path
 
 from ..eval.datasets import read_ground_truth_folder
 from ..eval.runs import evaluate_dataset
-from ..indexing.fitted import resolve_gallery_model
+from ..indexing.query_model import choose_query_model
 from ..recognition.calibration import (
     calibrate_on_ranking,
     store_threshold_in_index,
     store_threshold_in_model,
 )
-from ._args import CommandParser, add_index_arg, add_verbosity_args
-from ._common import add_model_args, load_model
+from ._args import CommandParser, add_index_arg, add_verbosity_args, share
+from ._common import add_model_args, load_model, logger
 from ._run import run
 
 
@@ -35,7 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
         "store in this index folder's manifest (a gallery-fitted index: its own model "
         "embeds the set); default: store in the model IR",
     )
-    parser.add_argument("--target-precision", type=float, default=None, metavar="P")
+    parser.add_argument(
+        "--target-precision",
+        type=share,
+        default=None,
+        metavar="P",
+        help="the lowest threshold whose precision reaches P (default: the best F1)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print, store nothing")
     add_verbosity_args(parser)
     return parser
@@ -45,7 +51,9 @@ def _main(args: argparse.Namespace) -> int:
     dataset = read_ground_truth_folder(args.dataset)
     model = load_model(args)
     if args.index is not None:
-        model = resolve_gallery_model(model, dataset.root / "ref", args.index)
+        choice = choose_query_model(model, args.index)
+        logger.info("queries are embedded with %s", choice.describe())
+        model = choice.model
     _, ranking = evaluate_dataset(model, dataset, (1,), progress=not args.quiet)
     calibration = calibrate_on_ranking(
         ranking["scores"], ranking["indices"], dataset.positives, args.target_precision
@@ -55,7 +63,7 @@ def _main(args: argparse.Namespace) -> int:
     if args.dry_run:
         return 0
     if args.index is not None:
-        store_threshold_in_index(args.index, calibration.threshold)
+        store_threshold_in_index(args.index, calibration.threshold, calibration)
         print(f"threshold {calibration.threshold:.4f} stored in {args.index}/manifest.json")
     else:
         store_threshold_in_model(model.path, calibration.threshold)

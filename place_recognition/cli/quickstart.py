@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..core.images import read_image
 from ..core.model import EmbeddingModel
-from ..indexing.update import IndexUpdate, update_index
+from ..indexing.update import IndexUpdate, UpdateOptions, update_index
 from ..recognition.decisions import PlaceVoter, decide, search_places
 from ..recognition.recognizer import PlaceRecognizer
 from ..recognition.thresholds import resolve_threshold
@@ -87,7 +87,7 @@ def _main(args: argparse.Namespace) -> int:
     model_path = resolve_model_path(args.model)
     model = EmbeddingModel(model_path)
     print(f"model: {model.describe()}")
-    update = update_index(model, args.gallery, progress=not args.quiet)
+    update = update_index(model, args.gallery, options=UpdateOptions(progress=not args.quiet))
     print(f"index: {len(update.index)} images, {update.embedded} embedded -> {update.directory}")
     _recognise_a_new_view(update)
     if model.synthetic:

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ..core.images import decode_image, list_images, read_image, why_undecodable
-from ..errors import PlaceRecognitionError
-from ..index.place_index import IndexMissingError, default_index_dir
+from ..errors import IndexMissingError, PlaceRecognitionError
+from ..index.place_index import default_index_dir
 from ..recognition.decisions import FrameResult, PlaceVoter, decide, search_places
 from ..recognition.recognizer import PlaceRecognizer
 from ..recognition.thresholds import resolve_threshold
@@ -123,7 +123,7 @@ def _read_found(path: Path) -> np.ndarray | None:
 def _main(args: argparse.Namespace) -> int:
     recognizer, directory = _open(args)
     threshold = resolve_threshold(args.threshold, recognizer.model, directory)
-    logger.info("unknown-place threshold %.4f (%s)", threshold.value, threshold.source)
+    logger.info("unknown-place threshold %s", threshold.describe())
     names: list[Path] = []
     embeddings = recognizer.model.embed_iter(_images(args.input, names))
     for position, embedding in enumerate(embeddings):

@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 from ..core.files import atomic_write_with
+from ..errors import Remedy
 from .download import (
     NETVLAD_FILES,
     NETVLAD_ZIP,
@@ -78,9 +79,9 @@ def offline_message(reason: str, url: str, download_dir: Path, remotes=NETVLAD_F
     small = " and ".join(f"{Path(r.name).name} ({r.url})" for r in remotes if r is not NETVLAD_ZIP)
     return (
         f"cannot reach {urllib.parse.urlsplit(url).netloc} ({reason}). Download by hand "
-        f"{NETVLAD_ZIP.describe()} and save it as {folder / 'netvlad.zip'}; then either convert it "
-        f"without TensorFlow: python scripts/convert_netvlad.py {folder / 'netvlad.zip'} , or "
-        f"also save {small} in {folder} and run this command again with --files {folder}"
+        f"{NETVLAD_ZIP.describe()} and save it as {folder / 'netvlad.zip'}; then either convert "
+        f"that checkpoint without TensorFlow (convert.tf_to_ir), or also save {small} in "
+        f"{folder} and take the files from that folder"
     )
 
 
@@ -102,15 +103,14 @@ def download(
         url = remotes[0].url
         reason = unreachable(url, timeout)
         if reason:
-            raise OmzError(offline_message(reason, url, download_dir, remotes))
+            message = offline_message(reason, url, download_dir, remotes)
+            raise OmzError(message, remedy=Remedy.CHECKPOINT_FILES)
     tools.ensure(requirements, log)
     args = ["--name", MODEL_NAME, "-o", str(download_dir), "--cache_dir", str(cache_dir)]
     if tools.run("omz_downloader", args, log) != 0:
-        raise OmzError(
-            offline_message(
-                f"omz_downloader failed, see {log}", remotes[0].url, download_dir, remotes
-            )
-        )
+        reason = f"omz_downloader failed, see {log}"
+        message = offline_message(reason, remotes[0].url, download_dir, remotes)
+        raise OmzError(message, remedy=Remedy.CHECKPOINT_FILES)
     return Path(download_dir) / "public" / MODEL_NAME
 
 

@@ -28,7 +28,7 @@ def check_device(core: ov.Core, device: str) -> None:
         families = {a.split(".")[0] for a in available}
         if wanted not in available and wanted not in families:
             raise DeviceError(
-                f"device '{wanted}' (from -d {device}) is not available here; available devices: "
+                f"device '{wanted}' (from {device!r}) is not available here; available devices: "
                 f"{', '.join(available) or 'none'} (or AUTO to let OpenVINO choose)"
             )
 

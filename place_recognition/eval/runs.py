@@ -11,7 +11,6 @@ which gives ``localization_recall`` exactly as ``accuracy_check`` does (``eval/a
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -137,10 +136,6 @@ def model_vocabulary(model: EmbeddingModel) -> str:
     if "vocabulary" not in info:
         return ""
     return f"{info['vocabulary']} ({info.get('vocabulary_images', '?')} images)"
-
-
-def report_json(report: RecallReport) -> str:
-    return json.dumps(report.to_json(), indent=2)
 
 
 def evaluate_like_accuracy_checker(

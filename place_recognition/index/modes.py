@@ -24,7 +24,7 @@ import faiss
 import numpy as np
 from tqdm import tqdm
 
-from ..errors import PlaceRecognitionError
+from ..errors import PlaceRecognitionError, Remedy
 
 logger = logging.getLogger(__name__)
 
@@ -38,16 +38,16 @@ DEFAULT_NPROBE = 64  # 1M netvlad-lite vectors, IVF4096: 0.98 top-1 agreement, ~
 _ADD_CHUNK = 65_536
 
 
-def resolve_factory(mode: str, count: int, dim: int) -> str:
+def resolve_factory(mode: str, count: int) -> str:
     """The faiss factory string for an index mode (``exact``, ``auto`` or a factory string)."""
     if mode == "exact":
         return EXACT
     if mode == "auto":
-        return EXACT if count < AUTO_EXACT_LIMIT else approximate_factory(count, dim)
+        return EXACT if count < AUTO_EXACT_LIMIT else approximate_factory(count)
     return mode
 
 
-def approximate_factory(count: int, dim: int) -> str:
+def approximate_factory(count: int) -> str:
     """~4 sqrt(N) inverted lists (a power of two), 8-bit scalar codes (1 byte per dimension)."""
     lists = 2 ** round(math.log2(max(256, min(65_536, 4 * math.sqrt(max(count, 1))))))
     return f"IVF{lists},SQ8"
@@ -59,8 +59,9 @@ def new_index(factory: str, dim: int) -> faiss.Index:
         return faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
     except RuntimeError as exc:
         raise PlaceRecognitionError(
-            f"--index-mode {factory!r} is not a faiss index factory string for {dim}-d vectors "
-            f"({str(exc).strip().splitlines()[-1]}); use exact, auto or e.g. PCAR128,IVF1024,PQ32"
+            f"index mode {factory!r} is not a faiss index factory string for {dim}-d vectors "
+            f"({str(exc).strip().splitlines()[-1]}); use exact, auto or e.g. PCAR128,IVF1024,PQ32",
+            remedy=Remedy.INDEX_MODE,
         ) from None
 
 
@@ -77,8 +78,9 @@ def train(index: faiss.Index, vectors: np.ndarray, seed: int = 0) -> None:
     except RuntimeError as exc:  # too few vectors for the lists or codebooks
         reason = str(exc).strip().splitlines()[-1].split("failed: ")[-1]
         raise PlaceRecognitionError(
-            f"cannot train the index mode on {count} gallery vectors ({reason}); use "
-            "--index-mode exact (or auto) for a gallery this small"
+            f"cannot train the index mode on {count} gallery vectors ({reason}); use the exact "
+            "(or auto) index mode for a gallery this small",
+            remedy=Remedy.INDEX_MODE,
         ) from None
 
 
@@ -125,6 +127,44 @@ def add_in_chunks(index: faiss.Index, vectors: np.ndarray, progress: bool = Fals
             chunk = np.ascontiguousarray(vectors[start : start + _ADD_CHUNK], dtype=np.float32)
             index.add(chunk)
             bar.update(len(chunk))
+
+
+def build(
+    factory: str, vectors: np.ndarray, trained: faiss.Index | None = None, progress: bool = False
+) -> faiss.Index:
+    """The faiss index of (N, D) unit ``vectors`` for ``factory``; an approximate one is trained
+    on them, unless ``trained`` (an index of the same factory) is given to copy the training of."""
+    if factory == EXACT:
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(vectors)
+        return index
+    if trained is not None:
+        index = faiss.clone_index(trained)
+        index.reset()
+    else:
+        index = new_index(factory, vectors.shape[1])
+        train(index, vectors)
+    add_in_chunks(index, vectors, progress)
+    return index
+
+
+def search_and_rerank(
+    index: faiss.Index, vectors: np.ndarray, queries: np.ndarray, k: int, nprobe: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, ids), each (Q, k): candidates from the approximate ``index``, ordered by their
+    exact similarity with ``vectors`` (N, D); missing hits have id -1."""
+    set_nprobe(index, nprobe)
+    candidates = min(len(vectors), max(k, RERANK))
+    _, ids = index.search(queries, candidates)
+    scores = np.full((len(queries), k), -np.inf, np.float32)
+    best = np.full((len(queries), k), -1, np.int64)
+    for row, (query, found) in enumerate(zip(queries, ids, strict=True)):
+        found = np.unique(found[found >= 0])  # sorted rows: mostly sequential reads
+        exact = vectors[found] @ query
+        order = np.argsort(-exact, kind="stable")[:k]
+        scores[row, : len(order)] = exact[order]
+        best[row, : len(order)] = found[order]
+    return scores, best
 
 
 def set_nprobe(index: faiss.Index, nprobe: int) -> None:

@@ -1,8 +1,16 @@
-"""Gallery records and the decode -> embed pipeline that keeps vectors aligned with records."""
+"""Gallery records: one line of ``records.<g>.jsonl`` per indexed image, line i = faiss id i.
+
+Record fields (index format version 2; JSON object per line): ``path`` (str, POSIX, relative
+to the gallery root), ``label`` (str, the place), ``sha256`` (str, of the file's bytes),
+``size`` (int), ``mtime_ns`` (int), then optional fields with defaults: ``lat``, ``lon``
+(number or null; null). A reader fills in the defaults of absent optional fields and ignores
+fields it does not know, so later versions add fields (a route and a position, say) without a
+new format version; see index/manifest.py for the manifest's ``requires``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass
 
 
 @dataclass(frozen=True)
@@ -27,8 +35,10 @@ class GalleryRecord:
     def from_json(cls, data: dict) -> GalleryRecord:
         """The record of a parsed JSON object (taken over, not copied); TypeError when its
         fields are not a record's."""
-        if data.keys() != _FIELDS:
-            return cls(**data)  # raises TypeError naming the missing/unknown field
+        if data.keys() != _FIELDS:  # optional fields absent, or fields of a later version
+            data = {**_DEFAULTS, **{k: v for k, v in data.items() if k in _FIELDS}}
+            if data.keys() != _FIELDS:
+                return cls(**data)  # raises TypeError naming the missing field
         lat, lon = data["lat"], data["lon"]
         if not (
             type(data["path"]) is str
@@ -53,4 +63,9 @@ class GalleryRecord:
 
 
 _FIELDS = frozenset(GalleryRecord.__dataclass_fields__)
+_DEFAULTS = {
+    name: field.default
+    for name, field in GalleryRecord.__dataclass_fields__.items()
+    if field.default is not MISSING
+}
 _NUMBER = (int, float)

@@ -1,11 +1,11 @@
-"""``--fit-to-gallery``: a netvlad-lite head fitted to a gallery, saved with its index.
+"""Fitting to a gallery: a netvlad-lite head fitted to a gallery, saved with its index.
 
 The vocabulary is fitted on the gallery's own images (AnyLoc's lesson: a domain vocabulary
 helps); the whitening on the gallery's VLADs plus those of the generated scenes, so that even a
 gallery of ten images gets a well-posed whitening. The fitted IR goes into the index folder as
-``model.<generation>.xml/.bin`` and the manifest records it with the base model's fingerprint
-(``fitted_model``); ``resolve_gallery_model`` then uses it whenever the base model opens that
-index (``update_index``, ``PlaceRecognizer.open``).
+``model.<generation>.xml/.bin`` and the manifest names it as the index's query model, made from
+the base model (``query_model``); ``choose_query_model`` then uses it whenever the base model
+opens that index (``update_index``, ``PlaceRecognizer.open``), and says so.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import numpy as np
 from ..core.ir_files import save_ir
 from ..core.model import EmbeddingModel, read_model, rt_value
 from ..errors import PlaceRecognitionError
-from ..index.place_index import FITTED_MODEL, PlaceIndex, default_index_dir
+from ..index.manifest import QueryModel
+from ..index.place_index import PlaceIndex, default_index_dir
 from ..nets.head_fit import (
     FIT_PRECISION,
     fit_head,
@@ -31,7 +32,8 @@ from ..nets.head_fit import (
 )
 from ..nets.lite import local_features_model, local_features_output, refit_lite_model
 from ..nets.lite_build import LiteRecipe, folder_images, is_lite_model
-from .update import IndexUpdate, update_index
+from .query_model import STORED
+from .update import IndexUpdate, UpdateOptions, update_index
 
 logger = logging.getLogger(__name__)
 
@@ -104,20 +106,13 @@ def fit_to_gallery(
     )
     logger.info("fitted to %s in %.1f s: %s", gallery, time.perf_counter() - started, xml)
     fitted = model.sibling(xml)
-    attach = {
-        FITTED_MODEL: {
-            "xml": xml.name,
-            "bin": xml.with_suffix(".bin").name,
-            "base_model": model.fingerprint.to_dict(),
-            "vocabulary": fitted.info.get("vocabulary", ""),
-        }
-    }
-    return update_index(
-        fitted,
-        gallery,
-        directory,
-        rebuild=True,
-        max_images=max_images,
-        progress=progress,
-        attach=attach,
+    query_model = QueryModel(
+        fitted.fingerprint,
+        files={"xml": xml.name, "bin": xml.with_suffix(".bin").name},
+        fitted_from=model.fingerprint,
+        info={"vocabulary": fitted.info.get("vocabulary", "")},
     )
+    options = UpdateOptions(rebuild=True, max_images=max_images, progress=progress)
+    update = update_index(fitted, gallery, directory, options, query_model=query_model)
+    update.model_reason = STORED
+    return update

@@ -1,4 +1,4 @@
-"""Fitting a netvlad-lite head to a set of images: the shipped build and ``--fit-to-gallery``.
+"""Fitting a netvlad-lite head to a set of images: the shipped build and fitting to a gallery.
 
 The backbone's per-location features of the images are sampled for k-means (the vocabulary),
 the images' VLAD vectors under that vocabulary give the PCA-whitening, and the fitted head is
@@ -22,7 +22,7 @@ from tqdm import tqdm
 from ..core.files import atomic_save_npy, sha256_bytes, sha256_files
 from ..core.fingerprint import cache_dir
 from ..core.model import EmbeddingModel, rt_value
-from ..errors import PlaceRecognitionError
+from ..errors import PlaceRecognitionError, Remedy
 from ..scenes.varied import render_scene
 from .lite import NetVladParams
 from .vocabulary import (
@@ -175,7 +175,9 @@ def fit_head(
     if len(features) + len(extra_whitening) <= settings.dim:
         raise PlaceRecognitionError(
             f"{len(features) + len(extra_whitening)} images cannot fit a {settings.dim}-d "
-            "whitening: it needs more images than dimensions (add images or lower --dim)"
+            "whitening: it needs more images than dimensions (add images or lower the output "
+            "dimensions)",
+            remedy=Remedy.DIMENSIONS,
         )
     descriptors = sample_descriptors(features, settings.descriptors_per_image, settings.seed)
     centers, alpha = fit_vocabulary(
@@ -213,7 +215,10 @@ def head_settings_of(model: ov.Model, clusters: int | None, dim: int | None) -> 
     own_dim = model.output(0).get_partial_shape()[1].get_length()
     shrinkage = float(rt_value(model, "shrinkage") or 0.0)
     if own_clusters is None and clusters is None:
-        raise PlaceRecognitionError("the model does not record its K: pass --clusters")
+        raise PlaceRecognitionError(
+            "the model does not record its number of clusters (K): give it",
+            remedy=Remedy.CLUSTERS,
+        )
     return HeadSettings(
         clusters or int(own_clusters),
         dim or own_dim,

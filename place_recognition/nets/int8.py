@@ -26,7 +26,7 @@ from ..core.images import list_images, read_image
 from ..core.ir_files import save_ir
 from ..core.model import RT_SECTION, EmbeddingModel, read_model
 from ..core.preprocess import input_spec, preprocess_reference
-from ..errors import PlaceRecognitionError
+from ..errors import PlaceRecognitionError, Remedy
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,9 @@ def quantize_int8(
     spec = input_spec(model)
     files = [Path(calibration) / f.relpath for f in list_images(calibration)][:subset]
     if not files:
-        raise PlaceRecognitionError(f"no images under --calibration {calibration}")
+        raise PlaceRecognitionError(
+            f"no images in the calibration folder {calibration}", remedy=Remedy.CALIBRATION_IMAGES
+        )
 
     def transform(path: Path) -> np.ndarray:
         return preprocess_reference(read_image(path), spec)

@@ -83,7 +83,7 @@ def read_backbone(path: Path = BACKBONE_PATH) -> ov.Model:
     if not path.is_file():
         raise FileNotFoundError(
             f"backbone IR not found: {path} (it is committed under models/netvlad-lite/; "
-            "scripts/export_backbone.py regenerates it)"
+            "nets.backbone_export regenerates it)"
         )
     return ov.Core().read_model(path)
 

@@ -129,7 +129,7 @@ def fit_whitening(
     if dim > min(count - 1, features):
         raise ValueError(
             f"PCA to {dim} dims needs more than {dim} samples of at least {dim} features; "
-            f"got {count} samples of {features} (give more images or a smaller --dim)"
+            f"got {count} samples of {features} (give more images or fewer output dimensions)"
         )
     mean = vectors.mean(axis=0)
     centred = vectors - mean

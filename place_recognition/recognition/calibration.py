@@ -4,8 +4,8 @@ A query's top-1 cosine score is a *positive* when its top-1 is one of its positi
 *negative* otherwise (a wrong place, or a place the gallery does not have). Accepting only
 scores >= t gives precision = positives accepted / all accepted and recall = positives accepted
 / queries that have a positive. The threshold maximises F1, or is the lowest t reaching a target
-precision. Where it is read (the demo uses the same order): the index manifest key
-``threshold`` first, then the model IR's rt_info ``place_recognition/threshold``, then a default.
+precision. It is stored with the index (manifest ``thresholds``, name ``calibrated``) or with the
+model (IR rt_info ``place_recognition/threshold``); recognition/thresholds.py says which applies.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 
+from ..core.files import folder_lock
 from ..core.ir_files import save_ir
-from ..core.model import RT_SECTION, rt_value
-from ..errors import PlaceRecognitionError
-from ..index.place_index import THRESHOLD, read_manifest, update_manifest
+from ..core.model import RT_SECTION
+from ..errors import PlaceRecognitionError, Remedy
+from ..index.manifest import read_manifest, update_manifest
 
 RT_THRESHOLD = "threshold"  # rt_info key under place_recognition/
+CALIBRATED = "calibrated"  # its name in the index manifest's ``thresholds``
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,9 @@ def calibrate_threshold(
         ok = np.flatnonzero(last_of_run & (precision >= target_precision))
         if ok.size == 0:
             raise PlaceRecognitionError(
-                f"no threshold reaches precision {target_precision} on this set; lower "
-                "--target-precision"
+                f"no threshold reaches precision {target_precision} on this set; lower the "
+                "target precision",
+                remedy=Remedy.TARGET_PRECISION,
             )
         best = int(ok[-1])
     return Calibration(
@@ -90,9 +93,24 @@ def calibrate_threshold(
     )
 
 
-def store_threshold_in_index(index_dir: Path, threshold: float) -> None:
-    """Write the manifest key ``threshold`` (kept by later saves of the same model's index)."""
-    update_manifest(index_dir, **{THRESHOLD: float(threshold)})
+def store_threshold_in_index(
+    index_dir: Path, threshold: float, calibration: Calibration | None = None
+) -> None:
+    """Store ``threshold`` in the index manifest as its ``calibrated`` threshold, with the
+    ``calibration`` it came from (kept by later saves of the same model's index).
+
+    The manifest is read, changed and written back atomically under the index folder's lock,
+    so a save committing meanwhile cannot be undone (with its data files already deleted);
+    while another run updates the index this fails at once, saying so.
+    """
+    read_manifest(index_dir)  # no index: fail before the lock creates the folder
+    entry = {"value": float(threshold), "method": "labelled queries"}
+    if calibration is not None:
+        entry.update({k: v for k, v in calibration.to_json().items() if k != "threshold"})
+    with folder_lock(index_dir, "index"):
+        thresholds = dict(read_manifest(index_dir).thresholds)
+        thresholds[CALIBRATED] = entry
+        update_manifest(index_dir, thresholds=thresholds)
 
 
 def store_threshold_in_model(model_path: Path, threshold: float) -> Path:
@@ -114,18 +132,8 @@ def calibrate_on_ranking(
     positives: list[np.ndarray],
     target_precision: float | None = None,
 ) -> Calibration:
-    """:func:`calibrate_threshold` from a ranking (``evaluating.evaluate_dataset``'s output)."""
+    """:func:`calibrate_threshold` from a ranking (``eval.runs.evaluate_dataset``'s output)."""
     top1 = indices[:, 0]
     correct = np.array([top1[i] in set(p.tolist()) for i, p in enumerate(positives)])
     has_positive = np.array([len(p) > 0 for p in positives])
     return calibrate_threshold(scores[:, 0], correct, has_positive, target_precision)
-
-
-def read_threshold(model: ov.Model | None, index_dir: Path | None) -> float | None:
-    """The stored threshold: index manifest first, then the model's rt_info; None if neither."""
-    if index_dir is not None:
-        manifest = read_manifest(index_dir, missing_ok=True) or {}
-        if THRESHOLD in manifest:
-            return float(manifest[THRESHOLD])
-    value = rt_value(model, RT_THRESHOLD) if model is not None else None
-    return float(value) if value is not None else None

@@ -1,9 +1,18 @@
-"""Which unknown-place threshold the demo uses, and where it came from.
+"""Which unknown-place threshold a recognizer uses, and where it came from.
 
-Order: ``--threshold`` when given; else the calibrated value stored with the gallery's index
-(manifest key ``threshold``) or with the model (rt_info ``place_recognition/threshold``; the
-default netvlad-lite build stores one), read as ``calibration.read_threshold`` does; else 0,
-meaning every frame is given its nearest place, with a notice saying how to calibrate.
+The first of these that exists:
+
+1. the threshold given (the command line's ``--threshold``);
+2. the threshold calibrated on labelled queries and stored with the index (``calibrated``);
+3. for an index whose query model was fitted to its gallery, the threshold derived from the
+   gallery itself (``gallery``, indexing/gallery_threshold.py): the fitted model scores on
+   another scale than the model it was made from, whose stored threshold does not apply;
+4. the threshold stored with the model (IR rt_info ``place_recognition/threshold``; the
+   default netvlad-lite build stores one);
+5. 0: every frame gets its nearest place, with a warning saying how to calibrate.
+
+A gallery-derived threshold is not used for an index that was not fitted: measured on three
+real sets it rejected nearly every known place there (docs/thresholds.md).
 """
 
 from __future__ import annotations
@@ -13,17 +22,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.model import EmbeddingModel
-from .calibration import read_threshold
+from ..index.manifest import read_manifest
+from .calibration import CALIBRATED
 
 logger = logging.getLogger(__name__)
 
 UNCALIBRATED_DEFAULT = 0.0
+GALLERY = "gallery"  # indexing.gallery_threshold.NAME
+
+GIVEN = "given"
+INDEX_CALIBRATED = "calibrated on labelled queries, stored with the index"
+INDEX_GALLERY = "derived from the gallery, stored with the index"
+MODEL = "stored with the model"
+DEFAULT = "default"
 
 
 @dataclass(frozen=True)
 class Threshold:
     value: float
-    source: str  # "--threshold", "index manifest", "model rt_info" or "default"
+    source: str  # one of GIVEN, INDEX_CALIBRATED, INDEX_GALLERY, MODEL, DEFAULT
+
+    def describe(self) -> str:
+        return f"{self.value:.4f} ({self.source})"
 
 
 def resolve_threshold(
@@ -31,17 +51,25 @@ def resolve_threshold(
 ) -> Threshold:
     """The threshold to use (see the module docstring for the order)."""
     if requested is not None:
-        return Threshold(float(requested), "--threshold")
-    in_index = read_threshold(None, index_dir)
-    if in_index is not None:
-        return Threshold(in_index, "index manifest")
-    stored = model.info.get("threshold")
-    if stored is not None:
-        return Threshold(float(stored), "model rt_info")
+        return Threshold(float(requested), GIVEN)
+    manifest = read_manifest(index_dir, missing_ok=True) if index_dir is not None else None
+    stored = {
+        name: entry["value"] for name, entry in (manifest.thresholds if manifest else {}).items()
+    }
+    fitted = manifest is not None and manifest.query_model.fitted_from is not None
+    in_model = model.info.get("threshold")
+    candidates = [
+        (stored.get(CALIBRATED), INDEX_CALIBRATED),
+        (stored.get(GALLERY) if fitted else None, INDEX_GALLERY),
+        (in_model, MODEL),
+    ]
+    for value, source in candidates:
+        if value is not None:
+            return Threshold(float(value), source)
     logger.warning(
         "no calibrated threshold for %s: every frame gets its nearest place (threshold %g). "
-        "Calibrate one with scripts/calibrate_threshold.py or pass --threshold",
+        "Calibrate one on labelled queries, or give one",
         model.name,
         UNCALIBRATED_DEFAULT,
     )
-    return Threshold(UNCALIBRATED_DEFAULT, "default")
+    return Threshold(UNCALIBRATED_DEFAULT, DEFAULT)

@@ -17,7 +17,7 @@ import torch
 from tqdm import tqdm
 
 from ..core.files import atomic_write_with
-from ..errors import PlaceRecognitionError
+from ..errors import PlaceRecognitionError, Remedy
 from ..eval.metrics import rank_database, recall_at_n
 from .data import TrainingSet, ValidationSet
 from .head import NetVladHead
@@ -71,11 +71,14 @@ class Trainer:
         signature: dict,
     ) -> None:
         if settings.loss not in ("ranking", "triplet"):
-            raise PlaceRecognitionError(f"--loss {settings.loss}: use ranking or triplet")
+            raise PlaceRecognitionError(
+                f"unknown loss {settings.loss!r}: use ranking or triplet", remedy=Remedy.LOSS
+            )
         if len(train.usable_queries) == 0:
             raise PlaceRecognitionError(
-                "no training query has a database image within --pos-radius: check the "
-                "positions and the radius"
+                "no training query has a database image within the positive radius: check the "
+                "positions and the radius",
+                remedy=Remedy.POSITIVE_RADIUS,
             )
         torch.manual_seed(settings.seed)
         torch.use_deterministic_algorithms(True)
@@ -237,13 +240,16 @@ class Trainer:
             state = torch.load(self.checkpoint, weights_only=True)
         except Exception as exc:
             raise PlaceRecognitionError(
-                f"cannot read the checkpoint {self.checkpoint} ({exc}); delete it or drop --resume"
+                f"cannot read the checkpoint {self.checkpoint} ({exc}); delete it or start "
+                "afresh instead of resuming",
+                remedy=Remedy.RESUME,
             ) from exc
         differs = _differences(state["signature"], self.signature)
         if differs:
             raise PlaceRecognitionError(
                 f"{self.checkpoint} was made with other settings ({differs}): use the same "
-                "options, another -o folder, or drop --resume"
+                "settings, another output folder, or start afresh instead of resuming",
+                remedy=Remedy.RESUME,
             )
         self.head.load_state_dict(state["head"])
         self.optimizer.load_state_dict(state["optimizer"])

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..errors import PlaceRecognitionError
+from ..errors import PlaceRecognitionError, Remedy
 from ..eval.datasets import VprDataset
 
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)")
@@ -39,8 +39,9 @@ def positions_from_names(names: list[str]) -> np.ndarray:
         numbers = _NUMBER.findall(Path(name).stem)
         if not numbers:
             raise PlaceRecognitionError(
-                f"{name}: no number in the file name for --position-from-name "
-                "(give --positions CSV instead)"
+                f"{name}: no number in the file name to take the route position from "
+                "(give a positions table instead)",
+                remedy=Remedy.POSITIONS,
             )
         values.append(float(numbers[-1]))
     return np.array(values, np.float64).reshape(-1, 1)
@@ -98,8 +99,9 @@ def dataset_positions(
     if dataset.has_utm:
         return Positions(np.asarray(dataset.utm_database), np.asarray(dataset.utm_queries))
     raise PlaceRecognitionError(
-        f"{dataset.root}: no image positions; give --positions CSV (file,x[,y]) or "
-        "--position-from-name (the number in each file name is the route position)"
+        f"{dataset.root}: no image positions; give a positions table (file,x[,y]) or take "
+        "them from the file names (the number in each file name is the route position)",
+        remedy=Remedy.POSITIONS,
     )
 
 
@@ -153,7 +155,8 @@ def split_route(positions: Positions, val_fraction: float, gap: float) -> Split:
     if min(len(split.train_queries), len(split.val_queries), len(split.val_database)) == 0:
         raise PlaceRecognitionError(
             f"the split leaves no training or validation images ({split.describe()}): lower "
-            "--neg-radius or change --val-fraction"
+            "the negative radius or change the validation share",
+            remedy=Remedy.NEGATIVE_RADIUS,
         )
     return split
 

@@ -180,7 +180,7 @@ def _open_camera(index: int) -> VideoSource:
             capture.release()
             raise PlaceRecognitionError(
                 f"cannot open camera {index}; check that it is connected and not in use, or try "
-                "another index (-i 1) or a video file"
+                "another camera index or a video file"
             )
         capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # show what is in front of the camera now
         return VideoSource(capture, f"camera {index}", loop=False, camera=True)
