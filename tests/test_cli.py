@@ -21,7 +21,14 @@ from place_recognition.cli import (
 from place_recognition.cli import (
     make_synthetic_model as make_synthetic,
 )
-from place_recognition.cli._args import positive_float, share, weight_fraction
+from place_recognition.cli._args import (
+    non_negative_int,
+    positive_float,
+    positive_int,
+    share,
+    similarity,
+    weight_fraction,
+)
 
 from conftest import ROOT
 
@@ -107,12 +114,15 @@ def test_script_wrappers_run_from_any_folder(tmp_path):
         (positive_float, ["1e-4", "3"], ["0", "-1", "nan", "x"]),
         (share, ["0", "0.05", "1"], ["-0.1", "1.5", "nan"]),
         (weight_fraction, ["0.01", "0.25"], ["0", "1", "nan"]),
+        (similarity, ["-1", "0", "0.56", "1"], ["-1.5", "1.01", "nan"]),
+        (positive_int, ["1", "12"], ["0", "-3", "1.5", "x"]),
+        (non_negative_int, ["0", "12"], ["-1", "1.5", "x"]),
     ],
 )
 def test_number_options_take_their_range_and_refuse_the_rest(parse, good, bad):
     assert [parse(text) for text in good] == [float(text) for text in good]
     for text in bad:
-        with pytest.raises(argparse.ArgumentTypeError, match="expected a"):
+        with pytest.raises(argparse.ArgumentTypeError, match="^expected .*, got"):
             parse(text)
 
 

@@ -133,26 +133,23 @@ def settings_from_args(cls: type, args: argparse.Namespace) -> Any:
 
 
 # --- value types -------------------------------------------------------------------------------
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _int_type(minimum: int, expected: str) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``minimum``; ``expected`` names the range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
+        return value
+
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
-    return value
+positive_int = _int_type(1, "a positive integer")
+non_negative_int = _int_type(0, "0 or more")
 
 
 def _float_type(accepts: Callable[[float], bool], expected: str) -> Callable[[str], float]:
