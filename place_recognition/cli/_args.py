@@ -249,8 +249,8 @@ def add_threshold_arg(container) -> argparse.Action:
         "--threshold",
         type=similarity,
         default=None,
-        help="similarity below which the place is 'unknown' (default: the calibrated value "
-        "of the index or model, else 0; 0 = never unknown)",
+        help="similarity below which the place is 'unknown' (default: the threshold stored "
+        "with the index or the model, else 0; 0 = never unknown)",
     )
 
 
