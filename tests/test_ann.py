@@ -163,7 +163,8 @@ def test_search_benchmark_runs_end_to_end_on_a_tiny_model(tiny_ir, tmp_path, cap
     dataset = write_sample_dataset(tmp_path / "set", places=6, views=3, unknown=2)
     report_path = tmp_path / "report.json"
     argv = ["-m", str(tiny_ir), "--precision", F32, "--datasets", str(dataset), "-q"]
-    argv += ["--sizes", "300,600", "--mode", "exact", "--mode", "IVF8,Flat", "--nprobe", "8"]
+    argv += ["--sizes", "300,600", "--index-mode", "exact", "--index-mode", "IVF8,Flat"]
+    argv += ["--nprobe", "8"]
     argv += ["--workdir", str(tmp_path / "work"), "-o", str(report_path)]
     assert bench_search.main(argv) == 0
     report = json.loads(report_path.read_text())

@@ -38,6 +38,8 @@ DOCUMENTED_ALIASES = {
     "convert_netvlad": {"--output-dir"},
     "omz_netvlad": {"--dir", "--cache-dir"},
     "measure_demo_fps": {"--rounds"},
+    "make_pitts_fixture": {"--source"},
+    "benchmark_search": {"--mode"},
 }
 
 

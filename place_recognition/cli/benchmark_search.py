@@ -13,6 +13,7 @@ from ..bench.search_scale import DEFAULT_MODES, ScaleRun, measure_scale
 from ..core.files import atomic_write_text
 from ._args import (
     CommandParser,
+    add_aliases,
     add_report_arg,
     add_verbosity_args,
     add_workdir_arg,
@@ -44,13 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--sizes", type=int_list, default=[100_000, 1_000_000], help="gallery sizes"
     )
-    parser.add_argument(
-        "--mode",
+    mode = parser.add_argument(
+        "--index-mode",
         action="append",
         default=None,
-        help="index mode to measure (repeatable): exact, auto or a faiss factory string "
-        f"(default: {', '.join(DEFAULT_MODES)})",
+        metavar="MODE",
+        help="index mode to measure (repeatable): exact, auto or a faiss factory string, as "
+        f"build_index --index-mode (default: {', '.join(DEFAULT_MODES)})",
     )
+    add_aliases(parser, mode, "--mode")
     parser.add_argument("--nprobe", type=positive_int, default=None, help="for IVF modes")
     parser.add_argument("--queries", type=positive_int, default=1000, help="real queries used")
     parser.add_argument(
@@ -67,7 +70,7 @@ def _main(args: argparse.Namespace) -> int:
         datasets=args.datasets,
         sizes=args.sizes,
         workdir=args.workdir,
-        modes=tuple(args.mode or DEFAULT_MODES),
+        modes=tuple(args.index_mode or DEFAULT_MODES),
         nprobe=args.nprobe,
         queries=args.queries,
         exact_queries=args.exact_queries,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..eval.datasets import read_ground_truth_folder
 from ..eval.pitts_fixture import make_pitts_fixture
-from ._args import CommandParser, add_verbosity_args, positive_int
+from ._args import CommandParser, add_aliases, add_verbosity_args, positive_int
 from ._run import run
 
 
@@ -21,7 +21,10 @@ def build_parser() -> argparse.ArgumentParser:
         "with no positive and one exactly 25 m from its copy. For testing the Accuracy Checker "
         "path; the output holds copies of the source images: keep it out of the repository.",
     )
-    parser.add_argument("--source", type=Path, required=True, help="labelled set folder")
+    dataset = parser.add_argument(
+        "--dataset", type=Path, required=True, help="labelled set folder (ref/, query/ ...)"
+    )
+    add_aliases(parser, dataset, "--source")  # its first spelling; --dataset everywhere else
     parser.add_argument("-o", "--output", type=Path, required=True, help="output root (-s DATA)")
     parser.add_argument(
         "--count", type=positive_int, default=None, help="use the first N database images"
@@ -31,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(args: argparse.Namespace) -> int:
-    mat = make_pitts_fixture(read_ground_truth_folder(args.source), args.output, args.count)
+    mat = make_pitts_fixture(read_ground_truth_folder(args.dataset), args.output, args.count)
     print(f"wrote {mat} (use -s {args.output})")
     return 0
 
