@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.devices import PERFORMANCE_HINTS
+from ..core.home import display_path
 
 
 class CommandParser(argparse.ArgumentParser):
@@ -284,7 +285,11 @@ def add_index_mode_args(container, building: bool, keep_by_default: bool = False
 def add_workdir_arg(container, default: Path) -> argparse.Action:
     """-w/--workdir: where a measuring command keeps what it generates and reuses."""
     return container.add_argument(
-        "-w", "--workdir", type=Path, default=default, help=f"work folder (default {default})"
+        "-w",
+        "--workdir",
+        type=Path,
+        default=default,
+        help=f"work folder (default {display_path(default)})",
     )
 
 

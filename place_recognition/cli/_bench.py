@@ -3,9 +3,12 @@ how their results are printed."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+# The folder of the labelled sets measured by default: $PLACE_DATASETS (which the test suite
+# reads too). There is no default folder: without it, --datasets is required.
+DATASETS = Path(os.environ["PLACE_DATASETS"]) if os.environ.get("PLACE_DATASETS") else None
 DEFAULT_SETS = ("nordland_train", "corridor", "gardens_point_10")
 
 

@@ -7,16 +7,17 @@ import logging
 from pathlib import Path
 
 from ..core.devices import PRECISIONS
+from ..core.home import display_path
 from ..core.model import EmbeddingModel
-from ..nets.synthetic import SYNTHETIC_DIR, write_synthetic_model
-from ..zoo.lite import ensure_lite_model
+from ..nets.synthetic import synthetic_dir, write_synthetic_model
+from ..zoo.default import default_model, netvlad_tf_path
 from ._args import add_device_arg, add_hint_arg, add_model_path_arg
 
 logger = logging.getLogger("place_recognition.cli")
 
-DEFAULT_MODEL = Path("models") / "netvlad-tf.xml"
+DEFAULT_MODEL = netvlad_tf_path()  # in the data home (core/home.py)
 # What the measuring commands run by default: speed does not depend on the weight values.
-FULL_SIZE_SYNTHETIC = SYNTHETIC_DIR / "netvlad-tf-synthetic.xml"
+FULL_SIZE_SYNTHETIC = synthetic_dir() / "netvlad-tf-synthetic.xml"
 
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:
@@ -24,8 +25,8 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model")
     add_model_path_arg(
         group,
-        f"IR .xml or .onnx embedding model (default: {DEFAULT_MODEL} when it exists, "
-        "else netvlad-lite, built on first use)",
+        f"IR .xml or .onnx embedding model (default: {display_path(DEFAULT_MODEL)} when it "
+        "exists, else netvlad-lite, built on first use)",
     )
     add_device_arg(group)
     group.add_argument(
@@ -44,20 +45,13 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
 
 
 # --- default model: netvlad-tf when present, else netvlad-lite ------------------------------
-def resolve_model_path(path: Path | None) -> Path:
-    """The -m value, else ``models/netvlad-tf.xml`` when it exists, else netvlad-lite.
+def resolve_model_path(path: Path | None, progress: bool = True) -> Path:
+    """The -m value, else the library's default model (zoo/default.py), which logs its choice.
 
-    netvlad-lite is built from the committed backbone IR on first use (no download, no torch).
-    The choice is logged, so every command says at start-up which model it uses.
+    netvlad-lite is built from the committed backbone IR on first use (no download, no torch),
+    with a progress bar unless ``progress`` is False.
     """
-    if path is not None:
-        return path
-    if DEFAULT_MODEL.is_file():
-        logger.info("model: %s (netvlad-tf, the default when present)", DEFAULT_MODEL)
-        return DEFAULT_MODEL
-    lite = ensure_lite_model()
-    logger.info("model: %s (netvlad-lite; %s is not there)", lite, DEFAULT_MODEL)
-    return lite
+    return path if path is not None else default_model(progress=progress)
 
 
 # --- end default model ------------------------------------------------------------------------
@@ -77,7 +71,7 @@ def load_model(
     args: argparse.Namespace, input_size: tuple[int, int] | None = None, batch: int = 1
 ) -> EmbeddingModel:
     return EmbeddingModel(
-        resolve_model_path(args.model),
+        resolve_model_path(args.model, progress=not getattr(args, "quiet", False)),
         device=args.device,
         precision=args.precision,
         performance_hint=args.hint,

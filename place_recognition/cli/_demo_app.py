@@ -11,7 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.fingerprint import cache_dir
+from ..core.home import cache_dir
 from ..core.model import EmbeddingModel
 from ..core.sysinfo import cap_thread_pools
 from ..errors import PlaceRecognitionError

@@ -7,10 +7,11 @@ import argparse
 from pathlib import Path
 
 from ..convert.tf_to_ir import PRECISIONS
+from ..core.home import models_dir
 from ._args import add_aliases
 from ._common import DEFAULT_MODEL
 
-DEFAULT_OMZ_DIR = Path("models") / "omz"
+DEFAULT_OMZ_DIR = models_dir() / "omz"
 
 
 def parse_precisions(text: str) -> tuple[str, ...]:

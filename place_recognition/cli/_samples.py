@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.home import data_home
 from ..scenes.street import sample_video_frames
 from ._demo_io import FrameWriter
 
-SAMPLE_GALLERY = Path("gallery") / "sample"
+SAMPLE_GALLERY = data_home() / "gallery" / "sample"
 SAMPLE_VIDEO_FPS = 12.0
 
 

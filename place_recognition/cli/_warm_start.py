@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,9 +12,9 @@ from pathlib import Path
 from ..bench.warm_start import make_file_gallery, make_unembedded_index
 from ..core.model import EmbeddingModel
 from ..errors import RuntimeFailure
+from ._commands import child_env, command_line
 from ._samples import write_sample_video
 
-ROOT = Path(__file__).resolve().parents[2]
 _FIRST_FRAME = re.compile(r"first frame ([\d.]+) s after start")
 
 
@@ -37,7 +36,7 @@ def warm_starts(
     if not video.is_file():
         write_sample_video(video, 30.0, places=2, frames_per_place=4, size=(480, 640))
     first = workdir / "first.avi"
-    command = [sys.executable, "demo.py", "-m", str(model_path.resolve()),
+    command = [*command_line("demo"), "-m", str(model_path.resolve()),
                "-gf", str(gallery.resolve()), "-i", str(video.resolve()), "--no-show",
                "-o", str(first.resolve()), "--output-limit", "1", "-q"]  # fmt: skip
     echo("$ " + " ".join(command))
@@ -47,7 +46,7 @@ def warm_starts(
 
 def _demo_start(command: list[str]) -> tuple[float, float]:
     started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=child_env())
     wall = time.perf_counter() - started
     found = _FIRST_FRAME.search(result.stdout)
     if result.returncode != 0 or not found:

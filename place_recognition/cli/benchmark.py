@@ -1,4 +1,4 @@
-"""Every speed measurement in one run: ``python scripts/benchmark.py [-m IR]``.
+"""Every speed measurement in one run (indexing, search, start-up, INT8, scale), as ratios.
 
 Sections (all by default), each reported as ratios measured in this run on this machine:
 
@@ -29,8 +29,10 @@ from pathlib import Path
 from ..bench import sections
 from ..bench.search_scale import ScaleRun, measure_scale
 from ..core.files import atomic_write_text
+from ..core.home import display_path, output_dir
 from ..core.model import EmbeddingModel
 from ..core.sysinfo import machine_info
+from ..errors import PlaceRecognitionError
 from ..nets.int8 import Fidelity
 from ..zoo.lite import ensure_lite_model
 from ._args import (
@@ -50,7 +52,7 @@ from ._warm_start import warm_starts
 
 SECTIONS = ("indexing", "search", "startup", "int8", "scale")
 DEFAULT_MODEL = FULL_SIZE_SYNTHETIC
-OUT = Path("out") / "benchmark"
+OUT = output_dir("benchmark")
 
 
 def _sections(text: str) -> list[str]:
@@ -67,7 +69,9 @@ def _sections(text: str) -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = CommandParser(prog="benchmark", description=__doc__.split("\n")[0])
     add_model_path_arg(
-        parser, f"IR to measure (default {DEFAULT_MODEL}, built when missing)", DEFAULT_MODEL
+        parser,
+        f"IR to measure (default {display_path(DEFAULT_MODEL)}, built when missing)",
+        DEFAULT_MODEL,
     )
     add_device_arg(parser)
     parser.add_argument(
@@ -118,13 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--calibration",
         type=Path,
-        default=DATASETS / "corridor" / "ref",
-        help="INT8 calibration images for -m (default: corridor references)",
+        default=DATASETS / "corridor" / "ref" if DATASETS else None,
+        help="INT8 calibration images for -m (default: corridor/ref in $PLACE_DATASETS)",
     )
     parser.add_argument(
         "--recall-dataset",
         type=Path,
-        default=DATASETS / "nordland_train",
+        default=DATASETS / "nordland_train" if DATASETS else None,
         help="labelled set for the INT8 recall change (default nordland_train)",
     )
     parser.add_argument(
@@ -204,7 +208,7 @@ def _int8(args, target: sections.Target) -> dict:
         )
 
     result = sections.measure_int8_speed(target, args.calibration, args.runs, on_round)
-    if not args.recall_dataset.is_dir():
+    if args.recall_dataset is None or not args.recall_dataset.is_dir():
         _say(f"INT8 recall change skipped: {args.recall_dataset} is not there")
         return result
     model = args.recall_model or ensure_lite_model(progress=not args.quiet)
@@ -236,7 +240,22 @@ def _scale(args) -> dict:
     return measure_scale(model, scale, not args.quiet, on_row=print_scale_row)
 
 
+def _require_data(args: argparse.Namespace) -> None:
+    """The int8 and scale sections measure on real images: fail now, not after the others."""
+    if "int8" in args.sections and args.calibration is None:
+        raise PlaceRecognitionError(
+            "the int8 section needs calibration images: give --calibration DIR, or set "
+            "PLACE_DATASETS to the folder of the labelled sets"
+        )
+    if "scale" in args.sections and DATASETS is None:
+        raise PlaceRecognitionError(
+            "the scale section needs the labelled sets: set PLACE_DATASETS to their folder, or "
+            "leave the section out (--sections)"
+        )
+
+
 def _main(args: argparse.Namespace) -> int:
+    _require_data(args)
     require_measured_model(args.model)
     args.workdir.mkdir(parents=True, exist_ok=True)
     probe = EmbeddingModel(args.model, args.device, args.precision)

@@ -1,4 +1,4 @@
-"""Exact vs approximate search at 100k-1M: ``scripts/benchmark_search.py [--sizes ...]``."""
+"""Exact vs approximate index modes at 100k-1M vectors: build time, memory, speed, agreement."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 
 from ..bench.search_scale import DEFAULT_MODES, ScaleRun, measure_scale
 from ..core.files import atomic_write_text
+from ..core.home import output_dir
 from ._args import (
     CommandParser,
     add_aliases,
@@ -24,7 +25,7 @@ from ._bench import DATASETS, DEFAULT_SETS, print_margins, print_scale_row
 from ._common import add_model_args, load_model
 from ._run import run
 
-OUT = Path("out") / "bench_search"
+OUT = output_dir("bench_search")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--datasets",
         type=Path,
         nargs="+",
-        default=[DATASETS / name for name in DEFAULT_SETS],
+        default=None if DATASETS is None else [DATASETS / name for name in DEFAULT_SETS],
+        required=DATASETS is None,
         help="labelled sets giving the real queries and references (default: ../shared/datasets)",
     )
     parser.add_argument(

@@ -1,4 +1,4 @@
-"""Index a gallery folder: ``python scripts/build_index.py -m MODEL -gf GALLERY [--index DIR]``."""
+"""Index a gallery folder, or bring its index up to date (embeds only new or changed images)."""
 
 from __future__ import annotations
 

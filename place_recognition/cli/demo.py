@@ -1,4 +1,4 @@
-"""Live place recognition: ``python demo.py -i camera -m models/netvlad-tf.xml -gf gallery/``.
+"""Live place recognition on a camera, a video, an image or a folder of images.
 
 Accepts every option of the Open Model Zoo place_recognition_demo in its spelling (-m, -i,
 -gf/--gallery_folder, --gallery_size, --loop, -o, -limit/--output_limit, -d, --no_show, -u) and

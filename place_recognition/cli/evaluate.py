@@ -1,4 +1,4 @@
-"""Recall@N of a model on a labelled set: ``scripts/evaluate.py --dataset DIR [-m MODEL]``."""
+"""Recall@N of a model on a labelled set, with a JSON report and a plot."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..core.fingerprint import cache_dir
+from ..core.home import cache_dir, display_path, output_dir
 from ..core.images import ImageFiles
 from ..core.model import EmbeddingModel
 from ..eval.datasets import read_dataset
@@ -58,7 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--recall-at", type=positive_int, nargs="+", default=[1, 5, 10, 20], metavar="N"
     )
     parser.add_argument(
-        "-o", "--output", type=Path, default=Path("out") / "eval", help="report folder (out/eval)"
+        "-o",
+        "--output",
+        type=Path,
+        default=output_dir("eval"),
+        help=f"report folder (default {display_path(output_dir('eval'))})",
     )
     parser.add_argument("--no-cache", action="store_true", help="embed again, ignore the cache")
     add_verbosity_args(parser)

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..core.home import display_path
 from ..scenes.street import write_sample_gallery
 from ._args import CommandParser, add_verbosity_args, positive_int
 from ._run import run
@@ -23,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         type=Path,
         default=SAMPLE_GALLERY,
-        help=f"gallery folder to write (default {SAMPLE_GALLERY})",
+        help=f"gallery folder to write (default {display_path(SAMPLE_GALLERY)})",
     )
     parser.add_argument("--places", type=positive_int, default=6, help="number of places (6)")
     parser.add_argument("--views", type=positive_int, default=3, help="views per place (3)")

@@ -1,8 +1,8 @@
-"""The README's screenshot of the demo: ``python scripts/make_screenshot.py``.
+"""The README's screenshot: one frame of the demo's overlay on the quick start's walk.
 
 Runs the demo headless with the default model on the generated sample gallery and walk (as the
 quick start does), keeps frame ``--frame`` of its overlaid output and writes it, scaled down, as
-a small PNG (default ``docs/demo_overlay.png``).
+a small PNG (default ``docs/demo_overlay.png`` in the data home: the checkout's in a checkout).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 
 from ..core.files import atomic_write_bytes
+from ..core.home import data_home, display_path
 from ..errors import PlaceRecognitionError
 from ..scenes.street import write_sample_gallery
 from ._args import CommandParser, add_model_path_arg, add_verbosity_args, positive_int
@@ -22,7 +23,7 @@ from ._demo_app import DemoSettings, run_demo
 from ._run import run
 from ._samples import SAMPLE_GALLERY, write_sample_video
 
-DEFAULT_OUTPUT = Path("docs") / "demo_overlay.png"
+DEFAULT_OUTPUT = data_home() / "docs" / "demo_overlay.png"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,7 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_path_arg(parser, "model (default: the default model)")
     parser.add_argument("--frame", type=positive_int, default=40, help="frame to keep (40)")
     parser.add_argument("--width", type=positive_int, default=720, help="PNG width (720)")
-    parser.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT, help="PNG file")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help=f"PNG file (default {display_path(DEFAULT_OUTPUT)})",
+    )
     add_verbosity_args(parser)
     return parser
 

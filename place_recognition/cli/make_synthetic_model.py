@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         type=Path,
         default=None,
-        help="IR path (default models/synthetic/netvlad-tf-synthetic[-wN].xml)",
+        help="IR path (default <home>/models/synthetic/netvlad-tf-synthetic[-wN].xml)",
     )
     add_verbosity_args(parser)
     return parser

@@ -1,4 +1,4 @@
-"""Demo FPS vs the model's own throughput: ``python scripts/measure_demo_fps.py [-m IR]``.
+"""Demo FPS against the model's own throughput (benchmark_app), on a generated video.
 
 In one run: the demo (``--no-show``, a generated gallery and a generated VGA video, batch 1 and
 the ``--batch`` values given) and OpenVINO's ``benchmark_app`` on the same IR at the precision
@@ -16,7 +16,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from ..bench.benchmark_app import (
     run_benchmark_app,
 )
 from ..core.files import atomic_write_text
+from ..core.home import display_path, output_dir
 from ..errors import RuntimeFailure
 from ..scenes.street import write_sample_gallery
 from ._args import (
@@ -39,20 +39,22 @@ from ._args import (
     add_workdir_arg,
     positive_int,
 )
+from ._commands import child_env, command_line
 from ._common import FULL_SIZE_SYNTHETIC, require_measured_model
 from ._run import run
 from ._samples import write_sample_video
 
-ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL = FULL_SIZE_SYNTHETIC
-OUT = Path("out") / "measure_fps"
+OUT = output_dir("measure_fps")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = CommandParser(
         prog="measure_demo_fps", description=__doc__.splitlines()[0].split(":")[0]
     )
-    add_model_path_arg(parser, f"IR (default {DEFAULT_MODEL}, built when missing)", DEFAULT_MODEL)
+    add_model_path_arg(
+        parser, f"IR (default {display_path(DEFAULT_MODEL)}, built when missing)", DEFAULT_MODEL
+    )
     add_device_arg(parser)
     parser.add_argument("--frames-per-place", type=positive_int, default=24,
                         help="video length: 7 places x N frames (default 24)")  # fmt: skip
@@ -81,7 +83,7 @@ def _inputs(args: argparse.Namespace) -> tuple[Path, Path]:
 
 def _command(command: list[str]) -> str:
     print("$ " + " ".join(command), flush=True)
-    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=child_env())
     if result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
         raise RuntimeFailure(f"command failed: {' | '.join(tail)}")
@@ -90,7 +92,7 @@ def _command(command: list[str]) -> str:
 
 def _demo(args, gallery: Path, video: Path, batch: int) -> tuple[float, str]:
     """Mean FPS and the precision in effect, from the demo's summary."""
-    command = [sys.executable, "demo.py", "-m", str(args.model), "-d", args.device, "-i",
+    command = [*command_line("demo"), "-m", str(args.model), "-d", args.device, "-i",
                str(video.resolve()), "-gf", str(gallery.resolve()), "--no-show", "-q"]  # fmt: skip
     if batch > 1:
         command += ["--batch", str(batch)]

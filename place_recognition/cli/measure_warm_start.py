@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
+from ..core.home import output_dir
 from ._args import (
     CommandParser,
     add_model_path_arg,
@@ -26,7 +26,7 @@ from ._common import resolve_model_path
 from ._run import run
 from ._warm_start import warm_starts
 
-OUT = Path("out") / "warm_start"
+OUT = output_dir("warm_start")
 
 
 def build_parser() -> argparse.ArgumentParser:

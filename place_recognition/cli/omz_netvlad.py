@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..convert import omz_tools as omz
-from ..core.fingerprint import cache_dir
+from ..core.home import cache_dir, data_home, display_path, scripts_file
 from ..core.ir_files import copy_ir
 from ._args import CommandParser, add_aliases, add_verbosity_args
 from ._omz import add_omz_tree_args
@@ -16,9 +16,9 @@ from ._run import run
 
 logger = logging.getLogger("place_recognition.cli")
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-REQUIREMENTS = [SCRIPTS / "requirements-omz.txt"]
-REQUIREMENTS_TF = [*REQUIREMENTS, SCRIPTS / "requirements-omz-tf.txt"]
+REQUIREMENTS = [scripts_file("requirements-omz.txt")]
+REQUIREMENTS_TF = [*REQUIREMENTS, scripts_file("requirements-omz-tf.txt")]
+DEFAULT_ENV = data_home() / ".venv-omz"
 STEPS = ("setup", "info", "download", "convert", "all")
 
 
@@ -46,7 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="setup: create the tools venv; info: omz_info_dumper (offline); download; "
         "convert; all = download + convert (default)",
     )
-    parser.add_argument("--env", type=Path, default=Path(".venv-omz"), help="tools venv")
+    parser.add_argument(
+        "--env",
+        type=Path,
+        default=DEFAULT_ENV,
+        help=f"tools venv (default {display_path(DEFAULT_ENV)})",
+    )
     add_omz_tree_args(parser, "root of the OMZ tree downloaded into and written", "--dir")
     cache = parser.add_argument(
         "--download-cache",

@@ -1,4 +1,4 @@
-"""INT8 copy of an IR: ``scripts/quantize_int8.py -m MODEL --calibration DIR [-o OUT]``."""
+"""INT8 copy of an IR, quantized by NNCF on a folder of calibration images."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
         "scripts/requirements-int8.txt). The result has the same interface as the input IR.",
     )
     add_model_path_arg(
-        parser, "IR to quantize (default: models/netvlad-tf.xml when it exists, else netvlad-lite)"
+        parser,
+        "IR to quantize (default: <home>/models/netvlad-tf.xml when it exists, else netvlad-lite)",
     )
     parser.add_argument(
         "--calibration",

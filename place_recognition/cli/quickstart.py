@@ -1,5 +1,7 @@
-"""The README's main job: make what is missing, index the sample gallery, recognise a view,
-then run the demo headless on a generated video walking past the sample places."""
+"""The README's main job: index the sample gallery, recognise a view, run the demo headless.
+
+Makes what is missing first (the sample gallery, the default model); the demo runs on a
+generated video walking past the sample places and one place the gallery does not have."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..core.home import display_path, output_dir
 from ..core.images import read_image
 from ..core.model import EmbeddingModel
 from ..indexing.update import IndexUpdate, UpdateOptions, update_index
@@ -21,7 +24,7 @@ from ._matches import place_rows, verdict
 from ._run import run
 from ._samples import SAMPLE_GALLERY, write_sample_video
 
-OUT = Path("out") / "quickstart"
+OUT = output_dir("quickstart")
 QUERY_PLACE = 2  # the place of the query view, which is not in the gallery
 
 
@@ -30,10 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="quickstart",
         description="Index the generated sample gallery and recognise a new view of one place.",
     )
-    add_model_path_arg(parser, f"model (default {DEFAULT_MODEL} if present, else netvlad-lite)")
+    add_model_path_arg(
+        parser, f"model (default {display_path(DEFAULT_MODEL)} if present, else netvlad-lite)"
+    )
     add_gallery_arg(
         parser,
-        f"gallery (default {SAMPLE_GALLERY}, generated when missing)",
+        f"gallery (default {display_path(SAMPLE_GALLERY)}, generated when missing)",
         required=False,
         default=SAMPLE_GALLERY,
     )
@@ -42,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         type=Path,
         default=OUT,
-        help=f"folder for the sample video and the demo's overlaid output (default {OUT})",
+        help="folder for the sample video and the demo's overlaid output "
+        f"(default {display_path(OUT)})",
     )
     parser.add_argument("--no-demo", action="store_true", help="skip the demo run")
     add_verbosity_args(parser)

@@ -10,6 +10,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..core.home import display_path
 from ..eval.ac_runner import (
     CONFIG,
     DEFAULT_ENV,
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--env",
         type=Path,
         default=DEFAULT_ENV,
-        help=f"environment folder (default {DEFAULT_ENV.name} in the repository)",
+        help=f"environment folder (default {display_path(DEFAULT_ENV)})",
     )
     add_verbosity_args(parser)
     return parser

@@ -1,4 +1,4 @@
-"""Find the places of query images: ``python scripts/search.py -gf GALLERY -i IMG_OR_DIR ...``.
+"""Find the places of query images in a gallery's index.
 
 Each query gets the demo's answer for a frame: its top-k distinct places and the known/unknown
 verdict against the unknown-place threshold (the calibrated one unless ``--threshold``).

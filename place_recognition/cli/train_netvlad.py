@@ -1,4 +1,4 @@
-"""Fine-tune netvlad-lite's NetVLAD head and whitening, export an IR: scripts/train_netvlad.py.
+"""Fine-tune netvlad-lite's NetVLAD head and whitening on a labelled set, export an IR.
 
 Needs torch (scripts/requirements-train.txt); the training modules are imported only here, so
 the other commands never load torch.
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 
+from ..core.home import display_path, output_dir
 from ..errors import PlaceRecognitionError
 from ..training.settings import RunOptions, TrainSettings
 from ..zoo.lite import ensure_lite_model
@@ -29,7 +30,7 @@ from ._run import run
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_OUTPUT = Path("out") / "train"
+DEFAULT_OUTPUT = output_dir("train")
 TRAIN = TrainSettings()
 RUN = dataclass_defaults(RunOptions)
 
@@ -54,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         type=Path,
         default=DEFAULT_OUTPUT,
-        help=f"folder for the checkpoint, the IR and report.json ({DEFAULT_OUTPUT})",
+        help="folder for the checkpoint, the IR and report.json "
+        f"(default {display_path(DEFAULT_OUTPUT)})",
     )
     out.add_argument("--fp32", action="store_true", help="FP32 weights (default FP16)")
     out.add_argument(

@@ -20,7 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..core.files import atomic_save_npy
-from ..core.fingerprint import cache_dir
+from ..core.home import cache_dir
 from ..core.images import read_image
 from ..core.model import EmbeddingModel
 from ..core.prefetch import ordered_prefetch

@@ -20,7 +20,7 @@ import openvino as ov
 from tqdm import tqdm
 
 from ..core.files import atomic_save_npy, sha256_bytes, sha256_files
-from ..core.fingerprint import cache_dir
+from ..core.home import cache_dir
 from ..core.model import EmbeddingModel, rt_value
 from ..errors import PlaceRecognitionError, Remedy
 from ..scenes.varied import render_scene

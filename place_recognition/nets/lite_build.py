@@ -14,6 +14,7 @@ from pathlib import Path
 
 import openvino as ov
 
+from ..core.home import models_dir
 from ..core.images import ImageFiles, list_images
 from ..core.ir_files import save_ir
 from ..core.model import RT_SECTION, EmbeddingModel
@@ -27,7 +28,6 @@ from .head_fit import (
 )
 from .lite import (
     BACKBONE_PATH,
-    LITE_DIR,
     LITE_NAME,
     TAP_CHANNELS,
     build_lite_model,
@@ -43,7 +43,10 @@ logger = logging.getLogger(__name__)
 # 0.25 keeps INT8 recall there and float recall everywhere (README, netvlad-lite).
 LITE_SECOND_WEIGHT = 0.25
 
-LITE_PATH = LITE_DIR / f"{LITE_NAME}.xml"  # built on first use, not committed
+
+def default_lite_path() -> Path:
+    """Where the shipped netvlad-lite is built: ``<data home>/models/netvlad-lite/``."""
+    return models_dir() / LITE_NAME / f"{LITE_NAME}.xml"
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ def folder_images(folder: Path, max_images: int | None = None) -> ImageFiles:
 
 
 def build_lite(
-    output: Path = LITE_PATH,
+    output: Path,
     recipe: LiteRecipe = LiteRecipe(),
     calibration: Path | None = None,
     backbone_path: Path = BACKBONE_PATH,
