@@ -1,14 +1,14 @@
 """One demo run: per-frame search, decision, overlay, outputs and window; the end summary.
 
-Kept apart from ``demo.py`` (options, start-up) so that each stays short. The window and its
-keys live here, in the CLI layer: library code never opens one.
+Kept apart from ``demo.py`` (options) and ``_demo_app.py`` (settings, start-up) so that each
+stays short. The window and its keys live here, in the CLI layer: library code never opens one.
 """
 
 from __future__ import annotations
 
-import argparse
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -27,6 +27,9 @@ from ..video.thumbnails import ThumbnailCache
 from ..video.timing import RateMeter, StageTimes
 from ._demo_io import FrameWriter, JsonLinesWriter
 
+if TYPE_CHECKING:
+    from ._demo_app import DemoSettings
+
 WINDOW = "place recognition"
 QUIT_KEYS = {27, ord("q"), ord("Q")}
 PAUSE_KEY = ord(" ")
@@ -36,7 +39,7 @@ PAUSE_KEY = ord(" ")
 class DemoRun:
     """Everything one demo run uses, and what it measured."""
 
-    args: argparse.Namespace
+    settings: DemoSettings
     model: EmbeddingModel
     update: IndexUpdate
     threshold: Threshold
@@ -56,8 +59,8 @@ class DemoRun:
     sequence_agreed: int = 0  # ... and named the single-frame answer's place
 
     def __post_init__(self) -> None:
-        self.thumbnails = ThumbnailCache(self.args.gallery)
-        self.voter = PlaceVoter(self.args.smooth)
+        self.thumbnails = ThumbnailCache(self.settings.gallery)
+        self.voter = PlaceVoter(self.settings.smooth)
         places = len({record.label for record in self.update.index.records})
         self.lines = (
             f"{self.model.name} {self.model.device} {self.model.precision}",
@@ -69,18 +72,18 @@ class DemoRun:
             else None
         )
         self.writer = (
-            FrameWriter(self.args.output, self.source.fps, self.args.output_limit)
-            if self.args.output
+            FrameWriter(self.settings.output, self.source.fps, self.settings.output_limit)
+            if self.settings.output
             else None
         )
-        self.json = JsonLinesWriter(self.args.json) if self.args.json else None
+        self.json = JsonLinesWriter(self.settings.json) if self.settings.json else None
         self.paused = False
 
     def process(self, item: Embedded) -> bool:
         """Search, decide, draw, write and show one frame; False when the run should stop."""
         frame = item.frame
         started = time.perf_counter()
-        places = search_places(self.update.index, item.embedding[None], self.args.top_k)[0]
+        places = search_places(self.update.index, item.embedding[None], self.settings.top_k)[0]
         searched = time.perf_counter()
         result = decide(places, self.threshold.value, self.voter)
         stages = {
@@ -119,7 +122,7 @@ class DemoRun:
         self.meter.tick()
         if self.first_frame_s is None:
             self.first_frame_s = time.perf_counter() - self.started
-        if canvas is not None and not self.args.no_show:
+        if canvas is not None and not self.settings.no_show:
             return self._show(canvas)
         return not (self.writer and self.writer.full)
 
@@ -128,7 +131,7 @@ class DemoRun:
         """Whether the overlay is needed: shown in the window or written with -o. Headless
         without -o, nobody would see it, so no frame time is spent drawing it, except for live
         input, whose end-to-end latency ends when the answer has been drawn."""
-        return self.live or not self.args.no_show or self.writer is not None
+        return self.live or not self.settings.no_show or self.writer is not None
 
     def _follow(self, embedding: np.ndarray, result: FrameResult) -> SequenceDecision | None:
         """The frame's sequence answer (None when sequence matching is off)."""
@@ -175,7 +178,7 @@ class DemoRun:
         for output in (self.writer, self.json):
             if output is not None:
                 output.close()
-        if not self.args.no_show:
+        if not self.settings.no_show:
             cv2.destroyAllWindows()
 
 

@@ -19,11 +19,13 @@ from ..core.sysinfo import machine_info
 from ..eval.datasets import read_dataset
 from ..eval.runs import embed_paths
 from ..sequence.settings import DEFAULT_VELOCITIES, SequenceSettings, parse_velocities
-from ._common import add_model_args, add_verbosity_args, int_list, load_model, positive_int, run
+from ._args import CommandParser, add_report_arg, add_verbosity_args, int_list, positive_int
+from ._common import add_model_args, load_model
+from ._run import run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="benchmark_sequence",
         description="Recall@N of sequence matching on a labelled set at several speeds and "
         "lengths, against single frames and a windowed line search; and the matcher's cost "
@@ -44,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--candidate-sizes", type=int_list, default=[1_000_000], help="top-K mode sizes"
     )
     parser.add_argument("--candidates", type=positive_int, default=100, help="K of top-K mode")
-    parser.add_argument("-o", "--output", type=Path, default=None, help="JSON report path")
+    add_report_arg(parser, "none: printed only")
     add_verbosity_args(parser)
     return parser
 

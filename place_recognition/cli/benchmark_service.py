@@ -33,36 +33,37 @@ from ..scenes.street import render_place, render_view, write_sample_gallery
 from ..service.app import create_app
 from ..service.engine import Engine
 from ..service.settings import ServiceSettings
-from ._common import (
-    FULL_SIZE_SYNTHETIC,
+from ._args import (
+    CommandParser,
+    add_device_arg,
+    add_model_path_arg,
+    add_report_arg,
     add_verbosity_args,
+    add_workdir_arg,
     int_list,
     positive_int,
-    require_measured_model,
-    run,
 )
+from ._common import FULL_SIZE_SYNTHETIC, require_measured_model
+from ._run import run
 
 OUT = output_dir("benchmark_service")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="benchmark_service", description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "-m",
-        "--model",
-        type=Path,
-        default=FULL_SIZE_SYNTHETIC,
-        help=f"IR (default {FULL_SIZE_SYNTHETIC}, built when missing)",
+    parser = CommandParser(prog="benchmark_service", description=__doc__.split("\n")[0])
+    add_model_path_arg(
+        parser,
+        f"IR (default {display_path(FULL_SIZE_SYNTHETIC)}, built when missing)",
+        FULL_SIZE_SYNTHETIC,
     )
-    parser.add_argument("-d", "--device", default="CPU", help="OpenVINO device (CPU)")
+    add_device_arg(parser)
     parser.add_argument("--clients", type=int_list, default=[1, 8, 32], help="1,8,32")
     parser.add_argument("--requests", type=positive_int, default=20, help="per client (20)")
     parser.add_argument(
         "--seconds", type=positive_int, default=10, help="benchmark_app run time (10)"
     )
-    parser.add_argument(
-        "-o", "--output", type=Path, default=OUT, help=f"work folder ({display_path(OUT)})"
-    )
+    add_workdir_arg(parser, OUT)
+    add_report_arg(parser, "WORKDIR/<model>.json")
     add_verbosity_args(parser)
     return parser
 
@@ -126,7 +127,7 @@ def _serve(args: argparse.Namespace, gallery: Path):
 
 def _main(args: argparse.Namespace) -> int:
     require_measured_model(args.model)
-    gallery = args.output / "gallery"
+    gallery = args.workdir / "gallery"
     if not gallery.is_dir():
         write_sample_gallery(gallery)
     server, thread, url, model = _serve(args, gallery)
@@ -153,8 +154,9 @@ def _main(args: argparse.Namespace) -> int:
         "rows": rows,
         "ratio": round(max(r["requests_per_s"] for r in rows) / reference, 3),
     }
-    args.output.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.output / f"{args.model.stem}.json", json.dumps(report, indent=2) + "\n")
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    output = args.output or args.workdir / f"{args.model.stem}.json"
+    atomic_write_text(output, json.dumps(report, indent=2) + "\n")
     print(f"benchmark_app -hint throughput: {before:.2f} / {after:.2f} FPS ({model.precision})")
     print(
         "| clients | requests | errors | requests/s | p50 ms | p99 ms |\n|---|---|---|---|---|---|"

@@ -16,17 +16,18 @@ from ..nets.lite_build import (
     default_lite_path,
 )
 from ..zoo.lite import build_calibrated_lite
-from ._common import (
+from ._args import (
+    CommandParser,
     add_verbosity_args,
+    parse_size,
     positive_int,
-    run,
     weight_fraction,
 )
-from .make_synthetic_model import parse_size
+from ._run import run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="build_netvlad_lite",
         description="Fit a NetVLAD head (k-means vocabulary, PCA-whitening) on a calibration "
         "folder (default: generated scenes) and write the netvlad-lite IR.",

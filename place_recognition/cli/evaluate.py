@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..core.home import cache_dir, display_path, output_dir
-from ..core.images import read_image
+from ..core.images import ImageFiles
 from ..core.model import EmbeddingModel
 from ..eval.datasets import read_dataset
 from ..eval.metrics import RecallReport
@@ -16,21 +16,16 @@ from ..eval.plots import save_recall_plot
 from ..eval.runs import embed_paths, evaluate_dataset, evaluate_like_accuracy_checker
 from ..eval.sequences import evaluate_sequences
 from ..indexing.gallery_fit import fit_lite_to_images
-from ._common import (
-    add_model_args,
-    add_verbosity_args,
-    load_model,
-    positive_int,
-    run,
-)
+from ._args import CommandParser, add_verbosity_args, parse_size, positive_int
+from ._common import add_model_args, load_model
+from ._run import run
 from ._sequence import add_sequence_args, sequence_settings
-from .make_synthetic_model import parse_size
 
 CURVE_MAX_N = 25
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="evaluate",
         description="Embed a labelled set, rank the database for every query and print Recall@N "
         "(a query counts once if any of its top N is a positive), and, for sets with UTM "
@@ -82,7 +77,7 @@ def _fitted(model, dataset, args):
     key = hashlib.sha256("\n".join(dataset.database).encode()).hexdigest()[:12]
     path = cache_dir() / "fitted" / f"{model.fingerprint.key}-{dataset.name}-{key}.xml"
     if args.no_cache or not path.is_file():
-        images = (read_image(p) for p in dataset.database_paths())
+        images = ImageFiles(dataset.database_paths(), skip_unreadable=False)
         fit_lite_to_images(model, images, path, f"gallery {dataset.name}", progress=not args.quiet)
     return model.sibling(path)
 

@@ -6,15 +6,15 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..core.home import data_home, display_path
+from ..core.home import display_path
 from ..scenes.street import write_sample_gallery
-from ._common import add_verbosity_args, positive_int, run
-
-SAMPLE_GALLERY = data_home() / "gallery" / "sample"  # as the quick start's
+from ._args import CommandParser, add_verbosity_args, positive_int
+from ._run import run
+from ._samples import SAMPLE_GALLERY
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="make_sample_gallery",
         description="Generate a gallery of procedural places: one subfolder per place, "
         "several views each.",

@@ -18,21 +18,17 @@ from ..core.files import atomic_write_bytes
 from ..core.home import data_home, display_path
 from ..errors import PlaceRecognitionError
 from ..scenes.street import write_sample_gallery
-from . import demo
-from ._common import (
-    add_verbosity_args,
-    positive_int,
-    resolve_model_path,
-    run,
-)
-from .quickstart import SAMPLE_GALLERY, write_sample_video
+from ._args import CommandParser, add_model_path_arg, add_verbosity_args, positive_int
+from ._demo_app import DemoSettings, run_demo
+from ._run import run
+from ._samples import SAMPLE_GALLERY, write_sample_video
 
 DEFAULT_OUTPUT = data_home() / "docs" / "demo_overlay.png"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="make_screenshot", description=__doc__.split("\n")[0])
-    parser.add_argument("-m", "--model", type=Path, default=None, help="model (default model)")
+    parser = CommandParser(prog="make_screenshot", description=__doc__.split("\n")[0])
+    add_model_path_arg(parser, "model (default: the default model)")
     parser.add_argument("--frame", type=positive_int, default=40, help="frame to keep (40)")
     parser.add_argument("--width", type=positive_int, default=720, help="PNG width (720)")
     parser.add_argument(
@@ -52,11 +48,18 @@ def _main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="screenshot-") as tmp:
         video = write_sample_video(Path(tmp) / "walk.avi")
         pattern = Path(tmp) / "frame_%04d.png"
-        argv = ["-m", str(resolve_model_path(args.model)), "-gf", str(SAMPLE_GALLERY)]
-        argv += ["-i", str(video), "--no_show", "-q", "-o", str(pattern)]
-        code = demo.main([*argv, "-limit", str(args.frame + 1)])
+        settings = DemoSettings(
+            input=str(video),
+            gallery=SAMPLE_GALLERY,
+            model=args.model,
+            no_show=True,
+            output=pattern,
+            output_limit=args.frame + 1,
+            quiet=True,
+        )
+        run_demo(settings)
         shot = cv2.imread(str(pattern).replace("%04d", f"{args.frame:04d}"))
-        if code != 0 or shot is None:
+        if shot is None:
             raise PlaceRecognitionError(f"the demo did not write frame {args.frame}")
     height = round(shot.shape[0] * args.width / shot.shape[1])
     small = cv2.resize(shot, (args.width, height), interpolation=cv2.INTER_AREA)

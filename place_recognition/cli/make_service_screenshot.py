@@ -26,24 +26,23 @@ from ..scenes.street import render_place, render_view, write_sample_gallery
 from ..service.app import create_app
 from ..service.engine import Engine
 from ..service.settings import ServiceSettings
+from ._args import CommandParser, add_gallery_arg, add_verbosity_args
 from ._browser import chromium
-from ._common import add_model_args, add_verbosity_args, load_model, run
+from ._common import add_model_args, load_model
+from ._run import run
+from ._samples import SAMPLE_GALLERY
 
 OUT = data_home() / "docs" / "service_page.png"
-SAMPLE_GALLERY = data_home() / "gallery" / "sample"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="make_service_screenshot", description=__doc__.split("\n")[0]
-    )
+    parser = CommandParser(prog="make_service_screenshot", description=__doc__.split("\n")[0])
     add_model_args(parser)
-    parser.add_argument(
-        "-gf",
-        "--gallery",
-        type=Path,
+    add_gallery_arg(
+        parser,
+        f"gallery (default {display_path(SAMPLE_GALLERY)}, generated when missing)",
+        required=False,
         default=SAMPLE_GALLERY,
-        help=f"gallery (default {display_path(SAMPLE_GALLERY)}, generated when missing)",
     )
     parser.add_argument(
         "-o", "--output", type=Path, default=OUT, help=f"PNG to write ({display_path(OUT)})"

@@ -22,19 +22,25 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..bench.benchmark_app import benchmark_app_command, run_benchmark_app_full
+from ..core.files import atomic_write_text
 from ..core.home import display_path, output_dir
 from ..core.sysinfo import machine_info
 from ..errors import RuntimeFailure
 from ..scenes.street import sample_video_frames, write_sample_gallery
-from ._commands import child_env, command_line
-from ._common import (
-    FULL_SIZE_SYNTHETIC,
+from ._args import (
+    CommandParser,
+    add_device_arg,
+    add_model_path_arg,
+    add_report_arg,
     add_verbosity_args,
+    add_workdir_arg,
+    positive_float,
     positive_int,
-    require_measured_model,
-    run,
 )
+from ._commands import child_env, command_line
+from ._common import FULL_SIZE_SYNTHETIC, require_measured_model
 from ._demo_io import FrameWriter
+from ._run import run
 
 OUT = output_dir("measure_live_latency")
 _E2E = re.compile(
@@ -43,26 +49,28 @@ _E2E = re.compile(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="measure_live_latency", description=__doc__.splitlines()[0]
+    parser = CommandParser(prog="measure_live_latency", description=__doc__.splitlines()[0])
+    add_model_path_arg(
+        parser,
+        f"IR (default {display_path(FULL_SIZE_SYNTHETIC)}, built when missing)",
+        FULL_SIZE_SYNTHETIC,
     )
-    parser.add_argument("-m", "--model", type=Path, default=FULL_SIZE_SYNTHETIC,
-                        help=f"IR (default {FULL_SIZE_SYNTHETIC}, built when missing)")  # fmt: skip
-    parser.add_argument("-d", "--device", default="CPU", help="OpenVINO device (CPU)")
-    parser.add_argument("--fps", type=float, default=30.0, help="the video's frame rate (30)")
-    parser.add_argument("--seconds", type=positive_int, default=10, help="video length (10 s)")
-    parser.add_argument("--rounds", type=positive_int, default=3, help="interleaved rounds (3)")
-    parser.add_argument("--demo-args", default="", help="extra demo options, e.g. '--requests 2'")
+    add_device_arg(parser)
     parser.add_argument(
-        "-o", "--output", type=Path, default=OUT, help=f"work folder ({display_path(OUT)})"
+        "--fps", type=positive_float, default=30.0, help="the video's frame rate (30)"
     )
+    parser.add_argument("--seconds", type=positive_int, default=10, help="video length (10 s)")
+    parser.add_argument("--runs", type=positive_int, default=3, help="interleaved rounds (3)")
+    parser.add_argument("--demo-args", default="", help="extra demo options, e.g. '--requests 2'")
+    add_workdir_arg(parser, OUT)
+    add_report_arg(parser, "WORKDIR/<model>.json")
     add_verbosity_args(parser)
     return parser
 
 
 def _inputs(args: argparse.Namespace) -> tuple[Path, Path]:
-    gallery = args.output / "gallery"
-    video = args.output / f"walk_640x480_{args.fps:g}fps_{args.seconds}s.avi"
+    gallery = args.workdir / "gallery"
+    video = args.workdir / f"walk_640x480_{args.fps:g}fps_{args.seconds}s.avi"
     if not gallery.is_dir():
         write_sample_gallery(gallery)
     if not video.is_file():
@@ -77,7 +85,7 @@ def _inputs(args: argparse.Namespace) -> tuple[Path, Path]:
 
 def _demo(args: argparse.Namespace, gallery: Path, video: Path) -> dict:
     command = [*command_line("demo"), "-m", str(args.model), "-d", args.device]
-    command += ["-i", str(video), "-gf", str(gallery), "--no_show", "-q", "--realtime"]
+    command += ["-i", str(video), "-gf", str(gallery), "--no-show", "-q", "--realtime"]
     command += args.demo_args.split()
     print("$ " + " ".join(command), flush=True)
     result = subprocess.run(command, capture_output=True, text=True, check=False, env=child_env())
@@ -116,7 +124,7 @@ def _round(args: argparse.Namespace, gallery: Path, video: Path) -> dict:
 def _main(args: argparse.Namespace) -> int:
     require_measured_model(args.model)
     gallery, video = _inputs(args)
-    rounds = [_round(args, gallery.resolve(), video.resolve()) for _ in range(args.rounds)]
+    rounds = [_round(args, gallery.resolve(), video.resolve()) for _ in range(args.runs)]
     e2e = statistics.median(r["demo"]["e2e_median_ms"] for r in rounds)
     fps = statistics.median(r["demo"]["fps"] for r in rounds)
     latency = statistics.median(r["benchmark_app"]["median_ms"] for r in rounds)
@@ -126,8 +134,9 @@ def _main(args: argparse.Namespace) -> int:
               "machine": machine_info(), "e2e_median_ms": e2e, "fps": fps,
               "benchmark_app_latency_ms": latency, "benchmark_app_fps": bench_fps,
               "e2e_ratio": round(e2e / latency, 3), "fps_target": round(wanted_fps, 2)}  # fmt: skip
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / f"{args.model.stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    output = args.output or args.workdir / f"{args.model.stem}.json"
+    atomic_write_text(output, json.dumps(report, indent=2) + "\n")
     print(
         f"medians of {len(rounds)} rounds: end-to-end {e2e:.1f} ms = {e2e / latency:.2f} x "
         f"benchmark_app's {latency:.1f} ms (target <= 1.2); {fps:.2f} FPS against "

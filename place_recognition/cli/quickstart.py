@@ -15,50 +15,44 @@ from pathlib import Path
 from ..core.home import data_home, display_path, output_dir
 from ..core.images import read_image
 from ..core.model import EmbeddingModel
-from ..indexing.update import UpdateOptions, update_index
+from ..indexing.update import IndexUpdate, UpdateOptions, update_index
+from ..recognition.decisions import PlaceVoter, decide, search_places
 from ..recognition.recognizer import PlaceRecognizer
+from ..recognition.thresholds import resolve_threshold
 from ..scenes.street import (
     render_place,
     render_view,
     route_walk_frames,
-    sample_video_frames,
     write_route_gallery,
     write_sample_gallery,
 )
-from . import demo
-from ._common import (
-    DEFAULT_MODEL,
-    add_verbosity_args,
-    resolve_model_path,
-    run,
-)
+from ._args import CommandParser, add_gallery_arg, add_model_path_arg, add_verbosity_args
+from ._common import DEFAULT_MODEL, resolve_model_path
+from ._demo_app import DemoSettings, run_demo
 from ._demo_io import FrameWriter
+from ._matches import place_rows, verdict
+from ._run import run
+from ._samples import SAMPLE_GALLERY, SAMPLE_VIDEO_FPS, write_sample_video
 
-SAMPLE_GALLERY = data_home() / "gallery" / "sample"
 ROUTE_GALLERY = data_home() / "gallery" / "sample_route"
 ROUTE_WALK_SPEED = 0.5  # gallery frames per walk frame: the walk is slower than the gallery's
 OUT = output_dir("quickstart")
-SAMPLE_VIDEO_FPS = 12.0
+QUERY_PLACE = 2  # the place of the query view, which is not in the gallery
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="quickstart",
         description="Index the generated sample gallery and recognise a new view of one place.",
     )
-    parser.add_argument(
-        "-m",
-        "--model",
-        type=Path,
-        default=None,
-        help=f"model (default {display_path(DEFAULT_MODEL)} if present, else netvlad-lite)",
+    add_model_path_arg(
+        parser, f"model (default {display_path(DEFAULT_MODEL)} if present, else netvlad-lite)"
     )
-    parser.add_argument(
-        "-gf",
-        "--gallery",
-        type=Path,
+    add_gallery_arg(
+        parser,
+        f"gallery (default {display_path(SAMPLE_GALLERY)}, generated when missing)",
+        required=False,
         default=SAMPLE_GALLERY,
-        help=f"gallery (default {display_path(SAMPLE_GALLERY)}, generated when missing)",
     )
     parser.add_argument(
         "-o",
@@ -79,28 +73,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def write_sample_video(path: Path, places: int = 6) -> Path:
-    """The generated walk past the sample gallery's places (plus one unknown place)."""
-    writer = FrameWriter(path, SAMPLE_VIDEO_FPS)
-    for frame in sample_video_frames(places):
-        writer.write(frame)
-    writer.close()
-    return path
-
-
-def _run_demo(args: argparse.Namespace, model_path: Path) -> int:
+def _run_demo(args: argparse.Namespace, model_path: Path) -> None:
     video = args.output / "sample_walk.avi"
     if not video.is_file():
         write_sample_video(video)
         print(f"generated the sample video {video}")
     overlaid = args.output / "demo.avi"
     print(f"demo: {video} -> {overlaid} (headless)")
-    argv = ["-m", str(model_path), "-gf", str(args.gallery), "-i", str(video), "--no_show"]
-    argv += ["-o", str(overlaid), "-limit", "0", "--json", str(args.output / "demo.jsonl")]
-    return demo.main([*argv, "-q"] if args.quiet else argv)
+    settings = DemoSettings(
+        input=str(video),
+        gallery=args.gallery,
+        model=model_path,
+        no_show=True,
+        output=overlaid,
+        output_limit=0,
+        json=args.output / "demo.jsonl",
+        quiet=args.quiet,
+    )
+    run_demo(settings)
 
 
-def _run_route_demo(args: argparse.Namespace, model_path: Path) -> int:
+def _recognise_a_new_view(update: IndexUpdate) -> None:
+    """The answer for a view of one sample place that the gallery does not hold."""
+    threshold = resolve_threshold(None, update.model, update.directory)
+    query = render_view(render_place(QUERY_PLACE), seed=12345)
+    places = search_places(update.index, update.model.embed(query)[None], 3)[0]
+    result = decide(places, threshold.value, PlaceVoter())
+    print(f"a new view of place_{QUERY_PLACE:02d}: {verdict(result)}")
+    for line in place_rows(places):
+        print(line)
+
+
+def _run_route_demo(args: argparse.Namespace, model_path: Path) -> None:
     """The demo on a slower walk at dusk along the route gallery; then how often the
     single-frame and the sequence answers named the right gallery frame (within one)."""
     if not args.route_gallery.is_dir():
@@ -114,17 +118,23 @@ def _run_route_demo(args: argparse.Namespace, model_path: Path) -> int:
     writer.close()
     lines = args.output / "route_demo.jsonl"
     print(f"demo: {video} -> {args.output / 'route_demo.avi'} (headless, sequence matching)")
-    argv = ["-m", str(model_path), "-gf", str(args.route_gallery), "-i", str(video), "--no_show"]
-    argv += ["-o", str(args.output / "route_demo.avi"), "-limit", "0", "--json", str(lines)]
-    code = demo.main([*argv, "-q"] if args.quiet else argv)
-    if code == 0:
-        single, sequence = _route_hits(lines, truth)
-        print(
-            f"route walk ({len(truth)} frames, {ROUTE_WALK_SPEED} gallery frames per frame, "
-            f"dusk, noisy camera): the right gallery frame (within one) in {single} frames "
-            f"from single frames, in {sequence} from the sequence"
-        )
-    return code
+    settings = DemoSettings(
+        input=str(video),
+        gallery=args.route_gallery,
+        model=model_path,
+        no_show=True,
+        output=args.output / "route_demo.avi",
+        output_limit=0,
+        json=lines,
+        quiet=args.quiet,
+    )
+    run_demo(settings)
+    single, sequence = _route_hits(lines, truth)
+    print(
+        f"route walk ({len(truth)} frames, {ROUTE_WALK_SPEED} gallery frames per frame, "
+        f"dusk, noisy camera): the right gallery frame (within one) in {single} frames "
+        f"from single frames, in {sequence} from the sequence"
+    )
 
 
 def _route_hits(lines: Path, truth: list[float]) -> tuple[int, int]:
@@ -153,20 +163,17 @@ def _main(args: argparse.Namespace) -> int:
     print(f"model: {model.describe()}")
     update = update_index(model, args.gallery, options=UpdateOptions(progress=not args.quiet))
     print(f"index: {len(update.index)} images, {update.embedded} embedded -> {update.directory}")
-    recognizer = PlaceRecognizer(update.model, update.index, args.gallery)
-    query = render_view(render_place(2), seed=12345)  # a view of place_02 not in the gallery
-    for match in recognizer.match(query, k=3):
-        print(
-            f"  {match.rank + 1}. {match.record.label:<10} {match.score:.4f}  {match.record.path}"
-        )
+    _recognise_a_new_view(update)
     if model.synthetic:
         print("note: the synthetic stand-in has random weights; its ranking is meaningless")
+    recognizer = PlaceRecognizer(update.model, update.index, args.gallery)
     first = read_image(args.gallery / update.index.records[0].path)
     best = recognizer.match(first, k=1)[0]
     print(f"self-check: {update.index.records[0].path} -> {best.record.path} ({best.score:.4f})")
-    if args.no_demo:
-        return 0
-    return _run_demo(args, model_path) or _run_route_demo(args, model_path)
+    if not args.no_demo:
+        _run_demo(args, model_path)
+        _run_route_demo(args, model_path)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

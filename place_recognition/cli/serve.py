@@ -11,29 +11,36 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 
 from ..indexing.update import UpdateOptions, update_index
 from ..service.settings import ServiceSettings, check_exposure
-from ._common import add_model_args, add_verbosity_args, load_model, positive_int, run
+from ._args import (
+    CommandParser,
+    add_gallery_arg,
+    add_index_arg,
+    add_threshold_arg,
+    add_verbosity_args,
+    positive_float,
+    positive_int,
+)
+from ._common import add_model_args, load_model
+from ._run import run
 
 logger = logging.getLogger("place_recognition.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="serve",
         description="Serve the gallery's place recognition as a REST + WebSocket API with a "
         "browser page. The index is built or updated first; later commits of build_index are "
         "picked up while serving.",
     )
     add_model_args(parser)
-    parser.add_argument("-gf", "--gallery", type=Path, required=True, help="gallery root")
-    parser.add_argument(
-        "--index",
-        type=Path,
-        default=None,
-        help="index folder (default: the gallery's own, GALLERY/.place_index/<model fingerprint>/)",
+    add_gallery_arg(parser, "gallery root; its index is built or updated first")
+    add_index_arg(
+        parser,
+        "index folder (default: the gallery's own, GALLERY/.place_index/<model fingerprint>/)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (8000; 0: any free one)")
@@ -54,11 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="requests waiting for the model at most; more get 503 (64)",
     )
     parser.add_argument(
-        "--max-upload-mb", type=float, default=20.0, help="larger uploads get 413 (20)"
+        "--max-upload-mb", type=positive_float, default=20.0, help="larger uploads get 413 (20)"
     )
     parser.add_argument(
         "--max-megapixels",
-        type=float,
+        type=positive_float,
         default=50.0,
         help="images with more pixels get 413, checked before decoding (50)",
     )
@@ -70,12 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow browser pages from ORIGIN to call the API (repeatable; "
         "default: none, CORS off)",
     )
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        default=None,
-        help="unknown-place threshold (default: the calibrated one)",
-    )
+    add_threshold_arg(parser)
     add_verbosity_args(parser)
     return parser
 

@@ -32,6 +32,7 @@ from ..index.manifest import (
 from ..index.place_index import PlaceIndex, default_index_dir
 from . import gallery_threshold
 from .embedding import (
+    count_relabelled,
     embed_candidates,
     make_record,
     skip_entry,
@@ -86,6 +87,7 @@ class IndexUpdate:
     embedded: int = 0
     reused: int = 0
     removed: int = 0
+    relabelled: int = 0  # kept images whose label or coordinates changed (places.csv)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (relpath, reason)
     saved: bool = False
     changed: bool = False  # records or skipped files differ from the old index
@@ -245,7 +247,7 @@ def _update(
     found, embedded, failed = embed_candidates(
         model, gallery, candidates, known, pending, journal, options.progress
     )
-    places = read_places(gallery, {str(Path(f.relpath).parent) for f in files})
+    places = read_places(gallery, {file.relpath for file in files})
     indexed = [f for f in files if f.relpath in kept or f.relpath in found]
     route_mode = mode.route_mode(old)
     spots, route_folders = _routes(indexed, places, route_mode)
@@ -281,6 +283,7 @@ def _update(
     update = IndexUpdate(index, directory, model, embedded=embedded, reused=len(found) - embedded)
     update.failed, update.changed = [(entry["path"], entry["reason"]) for entry in skipped], changed
     update.removed = len({r.path for r in old_records} - {r.path for r in records})
+    update.relabelled = count_relabelled(old_records, records)
     return update
 
 

@@ -8,16 +8,14 @@ given. The first-use build of the shipped model, with its unknown-place threshol
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import openvino as ov
 
 from ..core.home import models_dir
-from ..core.images import list_images, read_image
+from ..core.images import ImageFiles, list_images
 from ..core.ir_files import save_ir
 from ..core.model import RT_SECTION, EmbeddingModel
 from ..errors import PlaceRecognitionError
@@ -74,13 +72,9 @@ class LiteRecipe:
         )
 
 
-def folder_images(folder: Path, max_images: int | None = None) -> Iterator[np.ndarray]:
+def folder_images(folder: Path, max_images: int | None = None) -> ImageFiles:
     """Every readable image under ``folder`` (sorted); unreadable ones are logged and skipped."""
-    for file in list_images(folder)[:max_images]:
-        try:
-            yield read_image(Path(folder) / file.relpath)
-        except (PlaceRecognitionError, OSError) as exc:
-            logger.warning("skipping %s", exc)
+    return ImageFiles(Path(folder) / file.relpath for file in list_images(folder)[:max_images])
 
 
 def build_lite(

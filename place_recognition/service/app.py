@@ -22,7 +22,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from .. import __version__
+from .._version import __version__
 from .answers import places_page, recognition_json
 from .engine import Engine, QueueFull
 from .limits import BodyLimit

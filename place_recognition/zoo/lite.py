@@ -59,7 +59,7 @@ def calibrate_on_generated_set(model_path: Path) -> float:
         _, ranking = evaluate_dataset(model, dataset, (1,), use_cache=False)
     calibration = calibrate_on_ranking(ranking["scores"], ranking["indices"], dataset.positives)
     store_threshold_in_model(model_path, calibration.threshold)
-    logger.info("unknown-place threshold %.4f (%s)", calibration.threshold, calibration)
+    logger.info("unknown-place %s of a generated labelled set", calibration.describe())
     return calibration.threshold
 
 
