@@ -39,7 +39,9 @@ def test_dependencies_are_the_pinned_requirements_as_ranges():
     pinned = pins(ROOT / "requirements.txt")
     ranges = {}
     for requirement in PROJECT["dependencies"]:
-        name, low, high = re.fullmatch(r"([\w-]+)>=([\d.]+),<([\d.]+)", requirement).groups()
+        name, low, high = re.fullmatch(
+            r"([\w-]+(?:\[[\w,]+\])?)>=([\d.]+),<([\d.]+)", requirement
+        ).groups()
         ranges[name.lower()] = (low, high)
     assert set(ranges) == set(pinned)
     for name, (low, high) in ranges.items():
