@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import threading
@@ -126,6 +127,8 @@ def _serve(args: argparse.Namespace, gallery: Path):
 
 
 def _main(args: argparse.Namespace) -> int:
+    # httpx logs every request at INFO: hundreds of lines that hide the results.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     require_measured_model(args.model)
     gallery = args.workdir / "gallery"
     if not gallery.is_dir():
