@@ -14,6 +14,9 @@ The names a program needs, importable from here (``docs/api_example.py`` uses th
     threshold = resolve_threshold(None, recognizer.model, update.directory)
     known = best.score >= threshold.value
 
+    stream = RouteStream.of(recognizer)            # a video along the gallery's routes
+    answer = stream.push(frame)                    # .matches, and .sequence / .record
+
 Everything else is in the subpackages (their ``__init__`` docstrings say what each owns).
 """
 
@@ -45,6 +48,8 @@ from .recognition.calibration import (
 )
 from .recognition.recognizer import PlaceRecognizer
 from .recognition.thresholds import Threshold, resolve_threshold
+from .sequence.settings import SequenceSettings
+from .sequence.stream import RouteStream, StreamAnswer
 from .zoo.default import default_model
 from .zoo.lite import ensure_lite_model
 
@@ -63,7 +68,10 @@ __all__ = [
     "PlaceIndex",
     "PlaceRecognitionError",
     "PlaceRecognizer",
+    "RouteStream",
     "RuntimeFailure",
+    "SequenceSettings",
+    "StreamAnswer",
     "Threshold",
     "UpdateOptions",
     "__version__",
