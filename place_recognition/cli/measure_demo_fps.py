@@ -28,7 +28,6 @@ from ..bench.benchmark_app import (
 from ..core.files import atomic_write_text
 from ..core.home import display_path, output_dir
 from ..errors import RuntimeFailure
-from ..scenes.street import write_sample_gallery
 from ._args import (
     CommandParser,
     add_aliases,
@@ -42,7 +41,7 @@ from ._args import (
 from ._commands import child_env, command_line
 from ._common import FULL_SIZE_SYNTHETIC, require_measured_model
 from ._run import run
-from ._samples import write_sample_video
+from ._samples import measuring_inputs
 
 DEFAULT_MODEL = FULL_SIZE_SYNTHETIC
 OUT = output_dir("measure_fps")
@@ -72,13 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _inputs(args: argparse.Namespace) -> tuple[Path, Path]:
-    gallery = args.workdir / "gallery"
-    video = args.workdir / f"walk_{args.frames_per_place}.avi"
-    if not gallery.is_dir():
-        write_sample_gallery(gallery)
-    if not video.is_file():
-        write_sample_video(video, 30.0, frames_per_place=args.frames_per_place, size=(480, 640))
-    return gallery, video
+    name = f"walk_{args.frames_per_place}.avi"
+    return measuring_inputs(args.workdir, name, 30.0, frames_per_place=args.frames_per_place)
 
 
 def _command(command: list[str]) -> str:

@@ -26,7 +26,6 @@ from ..core.files import atomic_write_text
 from ..core.home import display_path, output_dir
 from ..core.sysinfo import machine_info
 from ..errors import RuntimeFailure
-from ..scenes.street import sample_video_frames, write_sample_gallery
 from ._args import (
     CommandParser,
     add_device_arg,
@@ -39,8 +38,8 @@ from ._args import (
 )
 from ._commands import child_env, command_line
 from ._common import FULL_SIZE_SYNTHETIC, require_measured_model
-from ._demo_io import FrameWriter
 from ._run import run
+from ._samples import measuring_inputs
 
 OUT = output_dir("measure_live_latency")
 _E2E = re.compile(
@@ -69,18 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _inputs(args: argparse.Namespace) -> tuple[Path, Path]:
-    gallery = args.workdir / "gallery"
-    video = args.workdir / f"walk_640x480_{args.fps:g}fps_{args.seconds}s.avi"
-    if not gallery.is_dir():
-        write_sample_gallery(gallery)
-    if not video.is_file():
-        frames = round(args.fps * args.seconds)
-        writer = FrameWriter(video, fps=args.fps)
-        walk = sample_video_frames(frames_per_place=-(-frames // 7), size=(480, 640))
-        for _, frame in zip(range(frames), walk, strict=False):
-            writer.write(frame)
-        writer.close()
-    return gallery, video
+    frames = round(args.fps * args.seconds)
+    name = f"walk_640x480_{args.fps:g}fps_{args.seconds}s.avi"
+    return measuring_inputs(
+        args.workdir, name, args.fps, frames=frames, frames_per_place=-(-frames // 7)
+    )
 
 
 def _demo(args: argparse.Namespace, gallery: Path, video: Path) -> dict:

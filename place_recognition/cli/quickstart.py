@@ -78,16 +78,23 @@ def _run_demo(args: argparse.Namespace, model_path: Path) -> None:
     if not video.is_file():
         write_sample_video(video)
         print(f"generated the sample video {video}")
-    overlaid = args.output / "demo.avi"
-    print(f"demo: {video} -> {overlaid} (headless)")
+    print(f"demo: {video} -> {args.output / 'demo.avi'} (headless)")
+    _headless_demo(args, video, args.gallery, model_path, "demo")
+
+
+def _headless_demo(
+    args: argparse.Namespace, video: Path, gallery: Path, model_path: Path, name: str
+) -> None:
+    """The demo without a window: every frame overlaid into OUTPUT/<name>.avi, and one JSON
+    line per frame into OUTPUT/<name>.jsonl."""
     settings = DemoSettings(
         input=str(video),
-        gallery=args.gallery,
+        gallery=gallery,
         model=model_path,
         no_show=True,
-        output=overlaid,
+        output=args.output / f"{name}.avi",
         output_limit=0,
-        json=args.output / "demo.jsonl",
+        json=args.output / f"{name}.jsonl",
         quiet=args.quiet,
     )
     run_demo(settings)
@@ -118,17 +125,7 @@ def _run_route_demo(args: argparse.Namespace, model_path: Path) -> None:
     writer.close()
     lines = args.output / "route_demo.jsonl"
     print(f"demo: {video} -> {args.output / 'route_demo.avi'} (headless, sequence matching)")
-    settings = DemoSettings(
-        input=str(video),
-        gallery=args.route_gallery,
-        model=model_path,
-        no_show=True,
-        output=args.output / "route_demo.avi",
-        output_limit=0,
-        json=lines,
-        quiet=args.quiet,
-    )
-    run_demo(settings)
+    _headless_demo(args, video, args.route_gallery, model_path, "route_demo")
     single, sequence = _route_hits(lines, truth)
     print(
         f"route walk ({len(truth)} frames, {ROUTE_WALK_SPEED} gallery frames per frame, "
