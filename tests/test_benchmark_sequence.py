@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 
-from conftest import F32
 from place_recognition.cli import benchmark_sequence
 from place_recognition.scenes.street import write_sample_dataset
+
+from conftest import F32
 
 
 def test_the_sequence_benchmark_reports_recall_and_cost(tiny_ir, tmp_path):
