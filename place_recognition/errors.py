@@ -36,6 +36,7 @@ class Remedy(Enum):
     RESUME = "start training afresh"
     OUTPUT_FOLDER = "choose another output folder"
     CHECKPOINT_FILES = "give the folder of the checkpoint files"
+    API_KEY = "give an API key, or allow access without one"
 
 
 class PlaceRecognitionError(Exception):
