@@ -8,9 +8,11 @@ Two things a static docs folder cannot do by itself:
   the site (``docs/x.md`` -> ``x.md``, ``BENCHMARKS.md`` -> ``benchmarks.md``, ``README.md`` ->
   ``index.md``). Links from pages in ``docs/`` to ``README.md`` or ``BENCHMARKS.md`` at the root
   are rewritten the same way, so every link works both on GitHub and on the site.
-- **The command reference.** ``<!-- commands-help -->`` is replaced by the ``--help`` of every
-  command, taken from its parser when the site is built, so the reference cannot fall behind the
-  code. The commands are the wrappers in ``scripts/`` plus ``demo.py`` (one ``cli`` module each).
+- **The command reference.** ``<!-- commands-table -->`` is replaced by a table of every command
+  with its one-line summary, grouped as ``place-recognition --help`` groups them, and
+  ``<!-- commands-help -->`` by the ``--help`` of every command, taken from its parser. Both come
+  from the entry point's command table (``place_recognition/cli/_commands.py``) when the site is
+  built, so the reference cannot fall behind the code.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 INCLUDE = re.compile(r"<!--\s*include:\s*([\w.-]+)\s*-->")
+COMMANDS_TABLE = "<!-- commands-table -->"
 COMMANDS_HELP = "<!-- commands-help -->"
 HELP_WIDTH = "100"  # argparse wraps help text at $COLUMNS: fixed, so the page is reproducible
 
@@ -32,16 +35,31 @@ _LINK = re.compile(r"(\]\()([^)\s#]*)(#[^)\s]*)?((?:\s+\"[^\"]*\")?\))")
 ROOT_PAGES = {"README.md": "index.md", "BENCHMARKS.md": "benchmarks.md"}
 
 
+def entry_point():
+    """``place_recognition/cli/_commands.py`` of this checkout: the table of every command."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module("place_recognition.cli._commands")
+
+
 def command_names() -> list[str]:
-    """Every command: a wrapper in scripts/ (named like its cli module) and the demo."""
-    return sorted([p.stem for p in (ROOT / "scripts").glob("*.py")] + ["demo"])
+    """Every command of the entry point, in the order ``place-recognition --help`` lists them."""
+    return list(entry_point().COMMANDS)
+
+
+def commands_table_markdown() -> str:
+    """One table per group of ``place-recognition --help``: command, summary."""
+    tables = []
+    for title, group in entry_point().COMMAND_GROUPS:
+        rows = [f"| [`{name}`](#{name}) | {summary} |" for name, summary in group.items()]
+        tables.append(f"**{title.capitalize()}**\n\n| command | what it does |\n|---|---|\n")
+        tables[-1] += "\n".join(rows) + "\n"
+    return "\n".join(tables)
 
 
 def command_help(name: str) -> str:
     """``name --help`` as its parser prints it, at a fixed width."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    module = importlib.import_module(f"place_recognition.cli.{name}")
+    module = importlib.import_module(f"{entry_point().__package__}.{name}")
     saved = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = HELP_WIDTH
     try:
@@ -94,6 +112,8 @@ def page_markdown(markdown: str, src_uri: str) -> str:
         markdown = rewrite_links(text, ROOT, page_dir)
     else:
         markdown = rewrite_links(markdown, page_dir, page_dir)
+    if COMMANDS_TABLE in markdown:
+        markdown = markdown.replace(COMMANDS_TABLE, commands_table_markdown())
     if COMMANDS_HELP in markdown:
         markdown = markdown.replace(COMMANDS_HELP, commands_help_markdown())
     return markdown
