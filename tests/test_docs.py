@@ -1,6 +1,7 @@
-"""The documentation stays usable: a short README, complete command tables, links that lead
-somewhere, a command reference that renders from the parsers, and no citation of documents the
-repository does not contain. (`mkdocs build --strict` in .ci/run checks the site itself.)"""
+"""The documentation stays usable and true to the code: a short README whose commands are the
+ones CI runs, complete command tables, every page in the site's navigation, links that lead
+somewhere, a command reference and a layer table that follow the code, and no citation of
+documents the repository does not contain. (`mkdocs build --strict` in .ci/run checks the site.)"""
 
 from __future__ import annotations
 
@@ -11,9 +12,15 @@ from pathlib import Path
 
 import pytest
 
+import place_recognition
+from place_recognition.cli._commands import COMMAND_GROUPS, COMMANDS
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
+CI_RUN = ROOT / ".ci" / "run"
+MKDOCS_YML = ROOT / "mkdocs.yml"
+API_EXAMPLE = DOCS / "api_example.py"
 README_MAX_LINES = 200
 
 # Built from pieces so that this file does not match itself.
@@ -30,12 +37,33 @@ def load_site_hook():
 
 
 def commands() -> set[str]:
-    """The commands: a thin wrapper in scripts/ per command, plus demo.py."""
-    return {p.stem for p in (ROOT / "scripts").glob("*.py")} | {"demo"}
+    """The commands: the entry point's table (``place-recognition --help`` lists the same)."""
+    return set(COMMANDS)
 
 
 def markdown_files() -> list[Path]:
     return [README, ROOT / "BENCHMARKS.md", *sorted(DOCS.rglob("*.md"))]
+
+
+def site_pages() -> set[str]:
+    """The pages of the site: every Markdown file of docs/, relative to it."""
+    return {p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")}
+
+
+def nav_pages() -> list[str]:
+    """The pages ``mkdocs.yml``'s ``nav`` lists (``- Title: page.md`` lines)."""
+    text = MKDOCS_YML.read_text(encoding="utf-8").split("\nnav:\n", 1)[1]
+    return re.findall(r"^\s*-\s+(?:[^\n]*?:\s+)?([\w./-]+\.md)\s*$", text, flags=re.M)
+
+
+def fenced_block(text: str, after: str, language: str) -> str:
+    """The first ```language block after the text ``after``."""
+    rest = text.split(after, 1)[1]
+    return rest.split(f"```{language}\n", 1)[1].split("```", 1)[0]
+
+
+def ci_commands() -> list[str]:
+    return [line.strip() for line in CI_RUN.read_text(encoding="utf-8").splitlines()]
 
 
 def outside_fences(text: str) -> list[str]:
@@ -49,15 +77,15 @@ def outside_fences(text: str) -> list[str]:
     return lines
 
 
-def command_table(path: Path) -> list[str]:
-    """The first column of the table headed `| command | what it does |` in ``path``."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    start = lines.index("| command | what it does |")
+def readme_command_table() -> list[str]:
+    """The command names of the README's table headed ``| to | commands |``, in order."""
+    lines = README.read_text(encoding="utf-8").splitlines()
+    start = lines.index("| to | commands |")
     names = []
     for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
-        names.append(line.split("|")[1].strip().strip("`"))
+        names += re.findall(r"`([\w-]+)`", line.split("|")[2])
     return names
 
 
@@ -98,17 +126,53 @@ def test_the_readme_is_short():
     assert len(lines) <= README_MAX_LINES, f"README.md has {len(lines)} lines"
 
 
-@pytest.mark.parametrize("page", [README, DOCS / "cli.md"], ids=["README", "cli"])
-def test_the_command_table_lists_every_command_once(page):
-    table = command_table(page)
+def test_the_readme_command_table_lists_every_command_once():
+    table = readme_command_table()
     assert len(table) == len(set(table)), table
     assert set(table) == commands(), (
-        f"{page.name}: missing {sorted(commands() - set(table))}, "
+        f"README.md: missing {sorted(commands() - set(table))}, "
         f"not a command {sorted(set(table) - commands())}"
     )
-    for name in table:
+
+
+def test_every_command_has_its_script_wrapper():
+    for name in commands():
         wrapper = ROOT / "demo.py" if name == "demo" else ROOT / "scripts" / f"{name}.py"
         assert wrapper.is_file(), wrapper
+
+
+def test_the_readme_runs_the_commands_that_ci_runs():
+    """The README's install line and test line are, character for character, lines of .ci/run."""
+    text = README.read_text(encoding="utf-8")
+    install = fenced_block(text, "## Install and quick start", "bash").strip()
+    tests = fenced_block(text, "## Tests and development", "bash").strip()
+    assert install in ci_commands(), f".ci/run does not run the README's install line: {install}"
+    assert tests in ci_commands(), f".ci/run does not run the README's test line: {tests}"
+    assert ci_commands().index(install) < ci_commands().index(tests)
+
+
+def test_ci_builds_the_site_strictly_with_the_docs_requirements():
+    build = [line for line in ci_commands() if "mkdocs build" in line]
+    assert len(build) == 1, build
+    assert "-r docs/requirements.txt" in build[0] and "--strict" in build[0], build[0]
+    assert ci_commands().index(build[0]) < next(
+        i for i, line in enumerate(ci_commands()) if "pytest" in line
+    ), "the site is built before the tests, so a broken page fails fast"
+
+
+def test_every_page_is_in_the_navigation_once_and_the_navigation_names_only_pages():
+    nav = nav_pages()
+    assert len(nav) == len(set(nav)), nav
+    assert set(nav) == site_pages(), (
+        f"mkdocs.yml nav: missing {sorted(site_pages() - set(nav))}, "
+        f"no such page {sorted(set(nav) - site_pages())}"
+    )
+
+
+def test_the_docs_home_links_every_page():
+    linked = {target for target, _ in links(DOCS / "index.md")}
+    missing = site_pages() - linked - {"index.md"}
+    assert not missing, f"docs/index.md lists the pages for GitHub readers; add {sorted(missing)}"
 
 
 @pytest.mark.parametrize("page", markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -125,12 +189,23 @@ def test_links_lead_to_files_and_headings_that_exist(page):
 
 def test_the_command_reference_renders_every_command_from_its_parser():
     hook = load_site_hook()
-    assert set(hook.command_names()) == commands()
+    assert hook.command_names() == list(COMMANDS)
     page = hook.page_markdown((DOCS / "cli.md").read_text(encoding="utf-8"), "cli.md")
     for name in commands():
         section = page.split(f"\n## {name}\n", 1)
         assert len(section) == 2, f"no section for {name}"
-        assert "usage:" in section[1].split("\n## ", 1)[0], name
+        assert f"usage: {name} " in section[1].split("\n## ", 1)[0], name
+
+
+def test_the_command_reference_tables_list_every_command_with_its_summary():
+    hook = load_site_hook()
+    page = hook.page_markdown((DOCS / "cli.md").read_text(encoding="utf-8"), "cli.md")
+    rows = re.findall(r"^\| \[`([\w-]+)`\]\(#([\w-]+)\) \| (.*) \|$", page, flags=re.M)
+    assert [name for name, _, _ in rows] == list(COMMANDS)
+    for name, anchor, summary in rows:
+        assert anchor == name and summary == COMMANDS[name]
+    for title, _ in COMMAND_GROUPS:
+        assert f"**{title.capitalize()}**" in page
 
 
 def test_root_pages_are_shown_with_links_rewritten_for_the_site():
@@ -143,12 +218,55 @@ def test_root_pages_are_shown_with_links_rewritten_for_the_site():
     assert page == "[b](../benchmarks.md#x) [m](../models.md)"
 
 
-def test_the_api_example_in_the_readme_is_the_runnable_one():
-    example = DOCS / "api_example.py"
-    if not example.is_file():
-        pytest.skip("docs/api_example.py is not there")
-    block = README.read_text(encoding="utf-8").split("```python\n", 1)[1].split("```", 1)[0]
-    assert block.strip() in example.read_text(encoding="utf-8")
+@pytest.mark.parametrize(
+    ("page", "heading"), [(README, "## Python API"), (DOCS / "search.md", "## From Python")]
+)
+def test_python_examples_are_quoted_from_the_runnable_example(page, heading):
+    """The example CI and tests/test_api_example.py run; a page quotes it, never paraphrases it."""
+    block = fenced_block(page.read_text(encoding="utf-8"), heading, "python")
+    assert block.strip() in API_EXAMPLE.read_text(encoding="utf-8"), page.name
+    if page == README:  # the whole program, so that the README's example runs as it stands
+        code = API_EXAMPLE.read_text(encoding="utf-8").split('"""', 2)[2]
+        assert block.strip() == code.strip()
+
+
+def layer_table() -> dict[str, set[str]]:
+    """docs/architecture.md's layer table: subpackage -> the subpackages it may import."""
+    text = (DOCS / "architecture.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)/` \| .* \| ([^|]*) \|$", text, flags=re.M)
+    return {
+        name: set(re.findall(r"[a-z]+", may)) - {"nothing", "else", "everything"}
+        for name, may in rows
+    }
+
+
+def docstring_layers() -> dict[str, set[str]]:
+    """Each subpackage's ``May import:`` line (tests/test_layering.py enforces them)."""
+    found = {}
+    for init in sorted((ROOT / "place_recognition").glob("*/__init__.py")):
+        line = re.search(r"May import: ([^\n]*)", init.read_text(encoding="utf-8")).group(1)
+        names = set(re.findall(r"\b[a-z]+\b", line.split(";")[0]))
+        found[init.parent.name] = names - {
+            "nothing",
+            "else",
+            "of",
+            "the",
+            "package",
+            "errors",
+            "only",
+            "everything",
+        }
+    return found
+
+
+def test_the_architecture_layer_table_is_the_docstrings_rule():
+    assert layer_table() == docstring_layers()
+
+
+def test_the_architecture_page_names_the_whole_public_api():
+    text = (DOCS / "architecture.md").read_text(encoding="utf-8").split("## The public API", 1)[1]
+    missing = [name for name in place_recognition.__all__ if f"`{name}`" not in text]
+    assert not missing, f"docs/architecture.md, The public API: add {missing}"
 
 
 def repository_text_files() -> list[Path]:
