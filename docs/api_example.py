@@ -25,8 +25,7 @@ logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s")  #
 gallery, photo = Path(sys.argv[1]), Path(sys.argv[2])
 model = EmbeddingModel(sys.argv[3] if len(sys.argv) > 3 else default_model(progress=True))
 
-# Build the gallery's persisted index, or bring it up to date (only new or changed images are
-# embedded); it lives in GALLERY/.place_index/.
+# Build or refresh the gallery's persisted index (GALLERY/.place_index/): embeds only what changed.
 update = update_index(model, gallery)
 print(f"{len(update.index)} gallery images indexed ({update.embedded} embedded just now)")
 

@@ -5,7 +5,7 @@
 The images at GALLERY's root, in natural order of their names, are one route (places.csv or
 ``build_index --routes folders`` give more). Each frame gets its single-frame best match and
 the sequence answer: where the best trajectory through this frame and the ones before it ends
-(causal: later frames never change it). The README quotes this file; tests run it.
+(causal: later frames never change it). The README links this file; tests run it.
 """
 
 import sys

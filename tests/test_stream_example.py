@@ -1,4 +1,4 @@
-"""The README's sequence-matching example (docs/stream_example.py) runs as a user would run it:
+"""The sequence-matching example the README links (docs/stream_example.py) runs as a user would:
 a script outside the repository, on a generated route gallery and a video along that route."""
 
 from __future__ import annotations

@@ -22,13 +22,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
-import httpx
 
 from ..bench.benchmark_app import benchmark_app_command, run_benchmark_app
 from ..core.files import atomic_write_text
 from ..core.home import display_path, output_dir
 from ..core.model import EmbeddingModel
 from ..core.sysinfo import machine_info
+from ..errors import PlaceRecognitionError
 from ..indexing.update import update_index
 from ..scenes.street import render_place, render_view, write_sample_gallery
 from ..service.app import create_app
@@ -77,6 +77,8 @@ def _uploads(count: int = 16) -> list[bytes]:
 
 
 def _load(url: str, clients: int, requests: int, uploads: list[bytes]) -> dict:
+    import httpx  # checked by _require_httpx before anything runs
+
     latencies: list[float] = []
     errors: list[int] = []
 
@@ -126,7 +128,19 @@ def _serve(args: argparse.Namespace, gallery: Path):
     return server, thread, f"http://127.0.0.1:{port}", update.model
 
 
+def _require_httpx() -> None:
+    """httpx (the load clients) is a test requirement, not a runtime one: it is imported only
+    when measuring, so that --help and the docs' command reference work with the runtime alone."""
+    try:
+        import httpx  # noqa: F401
+    except ImportError as exc:
+        raise PlaceRecognitionError(
+            "httpx is not installed: pip install -r tests/requirements.txt (the clients use it)"
+        ) from exc
+
+
 def _main(args: argparse.Namespace) -> int:
+    _require_httpx()
     # httpx logs every request at INFO: hundreds of lines that hide the results.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     require_measured_model(args.model)

@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--setup", action="store_true", help="only create the Accuracy Checker environment and exit"
     )
     parser.add_argument(
-        "-s", "--source", type=Path, help="data root holding pitts250k/ (see README, 'Accuracy')"
+        "-s", "--source", type=Path, help="data root holding pitts250k/ (layout: docs/accuracy.md)"
     )
     add_model_path_arg(parser, "the IR (.xml) or a folder holding exactly one IR")
     parser.add_argument(

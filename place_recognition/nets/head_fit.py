@@ -42,11 +42,11 @@ DESCRIPTORS_PER_IMAGE = 100
 FIT_PRECISION = "f32"
 # A gallery's vocabulary comes from few descriptors (70 per image), so one k-means run depends
 # on its seed; the best of several runs (lowest distortion) is steadier. nordland_train, 18 random
-# 10-image galleries: R@1 0.572 with 5 runs vs 0.556 with one (README, "small galleries").
+# 10-image galleries: R@1 0.572 with 5 runs vs 0.556 with one (docs/models.md, "Small galleries").
 GALLERY_KMEANS_RESTARTS = 5
 # A gallery's own vocabulary keeps NetVLAD's sharp assignment whatever the base model's (the
 # shipped head's is softer, nets/lite_build.py): softened to 0.25 it scored corridor R@1 0.613
-# instead of 0.730 and nordland_train 0.127 instead of 0.131 (README, netvlad-lite).
+# instead of 0.730 and nordland_train 0.127 instead of 0.131 (docs/models.md, netvlad-lite).
 GALLERY_SECOND_WEIGHT = SECOND_NEAREST_WEIGHT
 
 

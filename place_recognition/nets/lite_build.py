@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 # Softer than NetVLAD's initialisation (0.01, nets/vocabulary.py): with 0.01 the INT8 copy lost
 # 18-23 points of Recall@1 on corridor, its sharp assignment amplifying the backbone's INT8 error;
-# 0.25 keeps INT8 recall there and float recall everywhere (README, netvlad-lite).
+# 0.25 keeps INT8 recall there and float recall everywhere (docs/models.md, netvlad-lite).
 LITE_SECOND_WEIGHT = 0.25
 
 
@@ -51,7 +51,7 @@ def default_lite_path() -> Path:
 
 @dataclass(frozen=True)
 class LiteRecipe:
-    """Design choices of netvlad-lite (chosen on nordland_train, see the README, netvlad-lite)."""
+    """Design choices of netvlad-lite (chosen on nordland_train: docs/models.md, netvlad-lite)."""
 
     tap: str = "s32"
     input_size: tuple[int, int] = (240, 320)
