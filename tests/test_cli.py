@@ -92,7 +92,7 @@ def test_search_without_an_index_names_the_command_that_builds_it(tiny_ir, image
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "search: error: no index of" in err[0]
     command = err[0].split("build it with: ")[1].split()
-    assert command[:2] == ["python", "scripts/build_index.py"]
+    assert command[:2] == ["place-recognition", "build_index"]
     assert build_index.main([*command[2:], "-q"]) == 0  # the command named does build it
     assert search.main([*argv, *query]) == 0
 

@@ -104,7 +104,7 @@ def test_a_damaged_index_is_refused_in_one_line_and_left_alone(indexed, kind, im
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and str(named) in err[0], err
         expected_fix = (
-            "build it with: python scripts/build_index.py"
+            "build it with: place-recognition build_index"
             if kind == "manifest missing" and command is search.main
             else "--rebuild"
         )

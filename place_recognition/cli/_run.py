@@ -33,7 +33,7 @@ def setup_logging(args: argparse.Namespace) -> None:
 
 def command_line(command: str, *arguments: str) -> str:
     """How a user runs ``command`` with ``arguments``, for messages that name the fix."""
-    return " ".join([f"python scripts/{command}.py", *arguments])
+    return " ".join([f"place-recognition {command}", *arguments])
 
 
 def run(
