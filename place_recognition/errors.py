@@ -1,6 +1,6 @@
 """Exceptions for mistakes a user can fix; the CLI prints them as one line, without a traceback.
 
-Exit codes of every command (README, "Exit codes"): 0 ok; 2 usage or input error (a bad option,
+Exit codes of every command (docs/exit-codes.md): 0 ok; 2 usage or input error (a bad option,
 a missing or damaged file, an unknown device, a refused model or index: the user can fix it);
 1 runtime failure (OpenVINO could not compile or infer, a write failed, or an internal error);
 130 interrupted. ``exit_code`` on an exception class says which one it is.
@@ -36,6 +36,7 @@ class Remedy(Enum):
     RESUME = "start training afresh"
     OUTPUT_FOLDER = "choose another output folder"
     CHECKPOINT_FILES = "give the folder of the checkpoint files"
+    API_KEY = "give an API key, or allow access without one"
 
 
 class PlaceRecognitionError(Exception):

@@ -22,6 +22,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="fail the run when ../shared/datasets exists but a test that needs it was skipped",
     )
+    parser.addoption(
+        "--require-browser",
+        action="store_true",
+        help="fail, instead of skipping, the browser tests when no Chromium is installed",
+    )
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -163,7 +163,8 @@ def test_search_benchmark_runs_end_to_end_on_a_tiny_model(tiny_ir, tmp_path, cap
     dataset = write_sample_dataset(tmp_path / "set", places=6, views=3, unknown=2)
     report_path = tmp_path / "report.json"
     argv = ["-m", str(tiny_ir), "--precision", F32, "--datasets", str(dataset), "-q"]
-    argv += ["--sizes", "300,600", "--mode", "exact", "--mode", "IVF8,Flat", "--nprobe", "8"]
+    argv += ["--sizes", "300,600", "--index-mode", "exact", "--index-mode", "IVF8,Flat"]
+    argv += ["--nprobe", "8"]
     argv += ["--workdir", str(tmp_path / "work"), "-o", str(report_path)]
     assert bench_search.main(argv) == 0
     report = json.loads(report_path.read_text())
@@ -176,3 +177,15 @@ def test_search_benchmark_runs_end_to_end_on_a_tiny_model(tiny_ir, tmp_path, cap
         assert ivf["real_recall_at_1"] == exact["real_recall_at_1"]
         assert set(entry["margins"]) == {"p10", "p25", "p50", "p75", "p90"}
     assert "top-1 agreement" in capsys.readouterr().out
+
+
+def test_training_on_few_vectors_is_one_explained_line_not_faiss_warnings(capfd, caplog):
+    vectors = np.random.default_rng(5).standard_normal((300, 32)).astype(np.float32)
+    index = ann.new_index("IVF16,PQ4", 32)
+    ann.train(index, vectors)
+    assert index.is_trained
+    assert "WARNING clustering" not in capfd.readouterr().err  # faiss's, once per PQ codebook
+    (record,) = [r for r in caplog.records if "training the index mode" in r.getMessage()]
+    message = record.getMessage()
+    assert "300 gallery vectors" in message and "16 inverted lists (624 suggested)" in message
+    assert "256-code PQ codebooks (9,984 suggested)" in message

@@ -21,7 +21,14 @@ from place_recognition.cli import (
 from place_recognition.cli import (
     make_synthetic_model as make_synthetic,
 )
-from place_recognition.cli._common import positive_float, share, weight_fraction
+from place_recognition.cli._args import (
+    non_negative_int,
+    positive_float,
+    positive_int,
+    share,
+    similarity,
+    weight_fraction,
+)
 
 from conftest import ROOT
 
@@ -78,11 +85,16 @@ def test_user_errors_are_one_line_with_exit_code_2(tiny_ir, argv, message, capsy
     assert len(err) == 1 and message in err[0] and "Traceback" not in err[0]
 
 
-def test_search_without_an_index_says_build_it_first(tiny_ir, image_dir, capsys):
-    code = search.main(
-        ["-m", str(tiny_ir), "-gf", str(image_dir), "-i", str(image_dir / "lonely.bmp")]
-    )
-    assert code == 2 and "build it first" in capsys.readouterr().err
+def test_search_without_an_index_names_the_command_that_builds_it(tiny_ir, image_dir, capsys):
+    argv = ["-m", str(tiny_ir), "-gf", str(image_dir), "--index", str(image_dir / "idx")]
+    query = ["-i", str(image_dir / "lonely.bmp")]
+    assert search.main([*argv, *query]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "search: error: no index of" in err[0]
+    command = err[0].split("build it with: ")[1].split()
+    assert command[:2] == ["place-recognition", "build_index"]
+    assert build_index.main([*command[2:], "-q"]) == 0  # the command named does build it
+    assert search.main([*argv, *query]) == 0
 
 
 def test_script_wrappers_run_from_any_folder(tmp_path):
@@ -102,10 +114,30 @@ def test_script_wrappers_run_from_any_folder(tmp_path):
         (positive_float, ["1e-4", "3"], ["0", "-1", "nan", "x"]),
         (share, ["0", "0.05", "1"], ["-0.1", "1.5", "nan"]),
         (weight_fraction, ["0.01", "0.25"], ["0", "1", "nan"]),
+        (similarity, ["-1", "0", "0.56", "1"], ["-1.5", "1.01", "nan"]),
+        (positive_int, ["1", "12"], ["0", "-3", "1.5", "x"]),
+        (non_negative_int, ["0", "12"], ["-1", "1.5", "x"]),
     ],
 )
 def test_number_options_take_their_range_and_refuse_the_rest(parse, good, bad):
     assert [parse(text) for text in good] == [float(text) for text in good]
     for text in bad:
-        with pytest.raises(argparse.ArgumentTypeError, match="expected a"):
+        with pytest.raises(argparse.ArgumentTypeError, match="^expected .*, got"):
             parse(text)
+
+
+def test_quickstart_indexes_recognises_and_runs_the_demo(tiny_ir, tmp_path, capsys):
+    from place_recognition.cli import quickstart
+
+    gallery, out = tmp_path / "sample", tmp_path / "out"
+    argv = ["-m", str(tiny_ir), "-gf", str(gallery), "-o", str(out), "-q"]
+    assert quickstart.main(argv) == 0
+    printed = capsys.readouterr().out.splitlines()
+    verdict = next(line for line in printed if line.startswith("a new view of place_02: "))
+    header = printed[printed.index(verdict) + 1].split()
+    assert header == ["rank", "label", "score", "lat", "lon", "path"]
+    rows = [line.split() for line in printed[printed.index(verdict) + 2 :][:3]]
+    assert [row[0] for row in rows] == ["1", "2", "3"] and len({row[1] for row in rows}) == 3
+    assert all(row[5].startswith(f"{row[1]}/") for row in rows)  # the best image of the place
+    frames = (out / "demo.jsonl").read_text().splitlines()
+    assert len(frames) == 7 * 24 and (out / "demo.avi").stat().st_size > 0

@@ -7,7 +7,7 @@ import json
 import cv2
 import pytest
 
-from place_recognition.cli import _common, calibrate_threshold, evaluate
+from place_recognition.cli import calibrate_threshold, evaluate
 from place_recognition.core.model import EmbeddingModel
 from place_recognition.errors import PlaceRecognitionError
 from place_recognition.eval.datasets import read_ground_truth_folder
@@ -57,14 +57,6 @@ def test_calibrate_stores_the_threshold_in_the_model(tiny_ir, labelled, tmp_path
     assert float(model.info["threshold"]) == pytest.approx(stored)
 
 
-def test_default_model_is_netvlad_tf_when_present_else_lite(tmp_path, monkeypatch):
-    monkeypatch.setattr(_common, "DEFAULT_MODEL", tmp_path / "netvlad-tf.xml")
-    monkeypatch.setattr(_common, "ensure_lite_model", lambda: tmp_path / "lite.xml")
-    assert _common.resolve_model_path(None) == tmp_path / "lite.xml"
-    (tmp_path / "netvlad-tf.xml").write_text("x")
-    assert _common.resolve_model_path(None) == tmp_path / "netvlad-tf.xml"
-
-
 def test_build_from_a_calibration_folder_and_the_baseline(tmp_path, labelled, capsys):
     from place_recognition.cli import build_netvlad_lite as build_lite
 
@@ -74,6 +66,7 @@ def test_build_from_a_calibration_folder_and_the_baseline(tmp_path, labelled, ca
     model = EmbeddingModel(out)
     assert model.dim == 3 and model.info["vocabulary"] == "folder ref"
     assert "threshold" in model.info
+    assert not out.with_suffix(".recipe").exists()  # never taken for the shipped model
     base = tmp_path / "mp.xml"
     assert build_lite.main(["--meanpool", "--input-size", "64x64", "-o", str(base), "-q"]) == 0
     assert EmbeddingModel(base).dim == 1280

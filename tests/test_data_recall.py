@@ -1,4 +1,5 @@
-"""Measured recall on the real sets (../shared/datasets): floors just under the README's numbers.
+"""Measured recall on the real sets (../shared/datasets): floors just under the numbers of
+docs/evaluation.md.
 
 Baseline = mean-pooled EfficientNet-Lite0 (1280-d head) at the sizes of docs/background/data.md;
 netvlad-lite with the shipped (generated-scenes) head and fitted to each set's references. All
@@ -21,7 +22,7 @@ from conftest import F32
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
-# (dataset, variant) -> (R@1 floor, R@5 floor); measured values are in the README.
+# (dataset, variant) -> (R@1 floor, R@5 floor); measured values are in docs/evaluation.md.
 FLOORS = {
     ("corridor", "baseline"): (0.61, 0.89),  # measured 0.631 / 0.910
     ("corridor", "shipped"): (0.67, 0.89),  # 0.685 / 0.901 (second weight 0.25)

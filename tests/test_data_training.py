@@ -1,5 +1,5 @@
 """A short fine-tuning run on nordland_train beats the untrained (k-means/PCA) head on the
-held-out validation segment, measured through OpenVINO on the exported IR (README, "Training")."""
+held-out validation segment, measured through OpenVINO on the exported IR (docs/training.md)."""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +15,9 @@ import pytest
 
 from place_recognition.cli import demo
 from place_recognition.cli._demo_io import FrameWriter
+from place_recognition.errors import PlaceRecognitionError
 from place_recognition.index.manifest import MANIFEST
-from place_recognition.index.place_index import INDEX_DIRNAME
+from place_recognition.index.place_index import INDEX_DIRNAME, PlaceIndex
 from place_recognition.nets.synthetic import write_synthetic_model
 from place_recognition.recognition.calibration import store_threshold_in_index
 from place_recognition.scenes.street import (
@@ -23,6 +26,7 @@ from place_recognition.scenes.street import (
     write_sample_gallery,
 )
 from place_recognition.video import sources as frames_module
+from place_recognition.video.opencv_quiet import opencv_log_api
 from place_recognition.video.overlay import overlay_size
 
 from conftest import ROOT
@@ -45,7 +49,7 @@ def walk(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def run_demo(tiny_ir, gallery, *argv) -> int:
-    return demo.main(["-m", str(tiny_ir), "-gf", str(gallery), "--no_show", "-q", *argv])
+    return demo.main(["-m", str(tiny_ir), "-gf", str(gallery), "--no-show", "-q", *argv])
 
 
 def video_frames(path: Path) -> list[np.ndarray]:
@@ -65,7 +69,8 @@ def read_jsonl(path: Path) -> list[dict]:
 def test_video_in_overlaid_video_and_json_out(tiny_ir, walk, tmp_path, capsys):
     gallery, video = walk
     out, jsonl = tmp_path / "out.avi", tmp_path / "out.jsonl"
-    argv = ["-i", str(video), "-o", str(out), "-limit", "0", "--json", str(jsonl), "-k", "2"]
+    argv = ["-i", str(video), "-o", str(out), "--output-limit", "0", "--json", str(jsonl)]
+    argv += ["-k", "2"]
     assert run_demo(tiny_ir, gallery, *argv) == 0
     written = video_frames(out)
     assert len(written) == VIDEO_FRAMES
@@ -105,7 +110,7 @@ def test_image_folder_in_image_pattern_out(tiny_ir, walk, tmp_path, capsys):
 def test_limit_caps_the_written_frames(tiny_ir, walk, tmp_path):
     gallery, video = walk
     out = tmp_path / "out.avi"
-    assert run_demo(tiny_ir, gallery, "-i", str(video), "-o", str(out), "-limit", "5") == 0
+    assert run_demo(tiny_ir, gallery, "-i", str(video), "-o", str(out), "--output-limit", "5") == 0
     assert len(video_frames(out)) == 5
 
 
@@ -153,9 +158,9 @@ def test_threshold_rejects_unknown_places_and_defaults_to_the_calibrated_one(
 def test_u_is_accepted_and_ignored_with_a_notice(tiny_ir, walk, tmp_path, capsys):
     gallery, video = walk
     out = tmp_path / "o.avi"
-    argv = ["-i", str(video), "-limit", "2", "-o", str(out), "-u", "cdm"]
+    argv = ["-i", str(video), "--output-limit", "2", "-o", str(out), "-u", "cdm"]
     assert run_demo(tiny_ir, gallery, *argv) == 0
-    notice = "utilization_monitors is accepted for OMZ compatibility and ignored"
+    notice = "-u/--utilization-monitors is accepted for OMZ compatibility and ignored"
     assert notice in capsys.readouterr().err
 
 
@@ -170,7 +175,10 @@ def test_a_camera_that_stops_ends_the_run_with_the_summary(tiny_ir, walk, monkey
     monkeypatch.setattr(frames_module.cv2, "VideoCapture", capture)
     assert run_demo(tiny_ir, gallery, "-i", "0", "--loop") == 0
     out = capsys.readouterr().out
-    assert f"summary: {VIDEO_FRAMES} frames (the camera stopped delivering frames)" in out
+    processed = int(re.search(r"summary: (\d+) frames \(the camera stopped", out).group(1))
+    # A camera is live: only the newest frame is answered, the others are dropped and counted.
+    dropped = int(re.search(rf"frames dropped (\d+) of {VIDEO_FRAMES}\)", out).group(1))
+    assert processed >= 1 and processed + dropped == VIDEO_FRAMES
 
 
 def one_line_error(capsys) -> str:
@@ -184,7 +192,7 @@ def test_a_window_without_a_display_is_a_clear_error(tiny_ir, walk, monkeypatch,
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     assert demo.main(["-m", str(tiny_ir), "-gf", str(gallery), "-i", str(video)]) == 2
-    assert "--no_show" in one_line_error(capsys)
+    assert "--no-show" in one_line_error(capsys)
 
 
 def test_input_errors_are_one_line(tiny_ir, walk, tmp_path, capsys):
@@ -214,7 +222,7 @@ def test_gallery_errors_name_the_fix(tiny_ir, walk, tmp_path, capsys):
     assert "has no readable images" in one_line_error(capsys)
     gallery = tmp_path / "gallery"
     write_sample_gallery(gallery, places=2, views=1)
-    assert run_demo(tiny_ir, gallery, "-i", str(video), "-limit", "1") == 0
+    assert run_demo(tiny_ir, gallery, "-i", str(video), "--output-limit", "1") == 0
     capsys.readouterr()
     index_dir = next((gallery / INDEX_DIRNAME).iterdir())
     faiss_file = next(index_dir.glob("index.*.faiss"))
@@ -222,7 +230,7 @@ def test_gallery_errors_name_the_fix(tiny_ir, walk, tmp_path, capsys):
     assert run_demo(tiny_ir, gallery, "-i", str(video)) == 2
     message = one_line_error(capsys)
     assert faiss_file.name in message and "--rebuild" in message
-    assert run_demo(tiny_ir, gallery, "-i", str(video), "--rebuild", "-limit", "1") == 0
+    assert run_demo(tiny_ir, gallery, "-i", str(video), "--rebuild", "--output-limit", "1") == 0
 
 
 def test_output_errors_are_one_line(tiny_ir, walk, tmp_path, capsys):
@@ -237,19 +245,19 @@ def test_newer_or_foreign_indexes_are_refused_until_rebuild(tiny_ir, walk, tmp_p
     _, video = walk
     gallery = tmp_path / "gallery"
     write_sample_gallery(gallery, places=2, views=1)
-    assert run_demo(tiny_ir, gallery, "-i", str(video), "-limit", "1") == 0
+    assert run_demo(tiny_ir, gallery, "-i", str(video), "--output-limit", "1") == 0
     index_dir = next((gallery / INDEX_DIRNAME).iterdir())
     other = write_synthetic_model(tmp_path / "other.xml", width=32)
-    argv = ["-i", str(video), "-limit", "1", "--index", str(index_dir)]
+    argv = ["-i", str(video), "--output-limit", "1", "--index", str(index_dir)]
     assert run_demo(other, gallery, *argv) == 2  # another model's index, given with --index
     message = one_line_error(capsys)
     assert "was built with model" in message and "--rebuild" in message
     manifest = json.loads((index_dir / MANIFEST).read_text())
     (index_dir / MANIFEST).write_text(json.dumps({**manifest, "format_version": 99}))
-    assert run_demo(tiny_ir, gallery, "-i", str(video), "-limit", "1") == 2
+    assert run_demo(tiny_ir, gallery, "-i", str(video), "--output-limit", "1") == 2
     message = one_line_error(capsys)
     assert "newer" in message and "--rebuild" in message
-    assert run_demo(tiny_ir, gallery, "-i", str(video), "-limit", "1", "--rebuild") == 0
+    assert run_demo(tiny_ir, gallery, "-i", str(video), "--output-limit", "1", "--rebuild") == 0
     assert json.loads((index_dir / MANIFEST).read_text())["format_version"] == 2
 
 
@@ -257,7 +265,7 @@ def test_newer_or_foreign_indexes_are_refused_until_rebuild(tiny_ir, walk, tmp_p
     ("wrapper", "option"),
     [
         ("demo.py", "--gallery_folder"),
-        ("scripts/measure_demo_fps.py", "--rounds"),
+        ("scripts/measure_demo_fps.py", "--runs"),
         ("scripts/measure_warm_start.py", "--images"),
         ("scripts/make_screenshot.py", "--frame"),
     ],
@@ -271,3 +279,35 @@ def test_wrappers_run_from_any_folder(tmp_path, wrapper, option):
         check=False,
     )
     assert result.returncode == 0 and option in result.stdout
+
+
+def test_the_omz_demo_spellings_still_work(tiny_ir, walk, tmp_path):
+    _, video = walk
+    gallery, out = tmp_path / "gallery", tmp_path / "omz.avi"
+    write_sample_gallery(gallery, places=2, views=3)
+    argv = ["-m", str(tiny_ir), "-i", str(video), "--gallery_folder", str(gallery), "-q"]
+    argv += ["--gallery_size", "4", "--no_show", "-o", str(out), "-limit", "3"]
+    assert demo.main([*argv, "--utilization_monitors", "cdm"]) == 0
+    assert len(video_frames(out)) == 3
+    index = PlaceIndex.load(next((gallery / INDEX_DIRNAME).iterdir()))
+    assert len(index) == 4
+
+
+def test_a_missing_camera_is_one_line_without_opencv_noise(tiny_ir, tmp_path):
+    """OpenCV and its backends print about ten lines when probing a camera that is not there."""
+    argv = [sys.executable, str(ROOT / "demo.py"), "-i", "9", "-m", str(tiny_ir)]
+    argv += ["-gf", str(tmp_path), "--no-show"]
+    result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("demo: error: cannot open camera 9;")
+
+
+def test_probing_a_camera_restores_opencv_logging_and_stderr(capfd):
+    get_level, _, _ = opencv_log_api()
+    before = get_level()
+    with pytest.raises(PlaceRecognitionError, match="cannot open camera 9"):
+        frames_module.open_source("9")
+    assert get_level() == before
+    os.write(2, b"stderr is back\n")
+    assert capfd.readouterr().err.endswith("stderr is back\n")

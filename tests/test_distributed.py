@@ -146,7 +146,7 @@ def test_a_shard_failing_every_attempt_is_left_out_and_taken_by_the_next_run(
     shards = plan_shards(list_images(gallery), 4, ModelRecipe.of(model).key, reusable_digest([]))
     # A folder where the second shard's result file goes: every attempt to write it fails.
     (index_dir / STAGING / f"{shards[1].key}.shard.npz").mkdir(parents=True)
-    argv = ["-m", str(model.path), "-gf", str(gallery), "-o", str(index_dir), "-q"]
+    argv = ["-m", str(model.path), "-gf", str(gallery), "--index", str(index_dir), "-q"]
     argv += ["--precision", F32, "--index-mode", "exact", "--dask", cluster, "--shard-size", "4"]
     assert build_index(argv) == 1
     out = capsys.readouterr().out

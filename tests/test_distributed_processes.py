@@ -58,7 +58,7 @@ def _gallery(root, count):
 def test_a_killed_driver_is_resumed_from_the_shard_files(tiny_ir, dask_cluster, spawn, tmp_path):
     gallery, index_dir = _gallery(tmp_path / "gallery", 40), tmp_path / "index"
     argv = [sys.executable, str(ROOT / "scripts" / "build_index.py"), "-m", str(tiny_ir)]
-    argv += ["-gf", str(gallery), "-o", str(index_dir), "--precision", F32, "-q"]
+    argv += ["-gf", str(gallery), "--index", str(index_dir), "--precision", F32, "-q"]
     driver = spawn([*argv, "--dask", "local:2", "--shard-size", "2"], stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while driver.poll() is None and time.monotonic() < deadline:
@@ -97,7 +97,7 @@ def test_a_real_scheduler_and_two_workers_share_the_shards(tiny_ir, spawn, tmp_p
     with Client(address, timeout=60) as client:
         client.wait_for_workers(2, timeout=60)
 
-    argv = ["-m", str(tiny_ir), "-gf", str(gallery), "-o", str(tmp_path / "index"), "-q"]
+    argv = ["-m", str(tiny_ir), "-gf", str(gallery), "--index", str(tmp_path / "index"), "-q"]
     argv += ["--precision", F32, "--index-mode", "exact", "--dask", address, "--shard-size", "2"]
     assert build_index(argv) == 0
     out = capsys.readouterr().out

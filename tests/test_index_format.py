@@ -11,10 +11,11 @@ import faiss
 import numpy as np
 import pytest
 
+from place_recognition.core.files import folder_lock
 from place_recognition.core.fingerprint import ModelFingerprint
 from place_recognition.core.model import EmbeddingModel
 from place_recognition.errors import IndexFormatError
-from place_recognition.index.manifest import MANIFEST, read_manifest
+from place_recognition.index.manifest import MANIFEST, read_manifest, upgrade_in_place
 from place_recognition.index.place_index import PlaceIndex
 from place_recognition.index.records import GalleryRecord
 from place_recognition.indexing.update import update_index
@@ -71,7 +72,6 @@ def test_a_version_1_index_is_read_then_upgraded_in_place_without_embedding(mode
     for path in directory.iterdir():
         path.unlink()
     write_v1_index(directory, built.index, generation=3, threshold=0.42)
-    data_files = {p.name: p.read_bytes() for p in directory.iterdir() if p.name != MANIFEST}
 
     # Read as it is: everything version 1 had, searching the same.
     old = read_manifest(directory)
@@ -87,17 +87,36 @@ def test_a_version_1_index_is_read_then_upgraded_in_place_without_embedding(mode
     assert PlaceRecognizer.open(model, image_dir).index.records == built.index.records
     assert json.loads((directory / MANIFEST).read_text())["format_version"] == 1  # reading: as is
 
-    # The next update (a writer, under the folder's lock) upgrades it in place.
+    # The next update (a writer, under the folder's lock) upgrades it in place, and gives the
+    # records their routes (a new generation: the same vectors, nothing embedded again).
     update = update_index(model, image_dir)
-    assert update.upgraded and update.embedded == 0 and update.reused == 0 and not update.saved
+    assert update.upgraded and update.embedded == 0 and update.reused == 0
     stored = json.loads((directory / MANIFEST).read_text())
-    assert stored["format_version"] == 2 and stored["generation"] == 3
+    assert stored["format_version"] == 2 and stored["routes"] == "root"
     assert stored["thresholds"] == {"calibrated": {"value": 0.42}}
     assert stored["query_model"] == {"fingerprint": model.fingerprint.to_dict()}
+    assert [(r.path, r.sha256) for r in update.index.records] == [
+        (r.path, r.sha256) for r in built.index.records
+    ]
+    np.testing.assert_array_equal(update.index.vectors(), built.index.vectors())
+    assert not update_index(model, image_dir).upgraded  # once
+    assert not update_index(model, image_dir).saved  # and nothing more to do
+
+
+def test_upgrading_in_place_leaves_the_data_files_alone(model, image_dir, tmp_path):
+    built = update_index(model, image_dir, tmp_path / "index")
+    directory = built.directory
+    for path in directory.iterdir():
+        path.unlink()
+    write_v1_index(directory, built.index, generation=3, threshold=0.42)
+    data_files = {p.name: p.read_bytes() for p in directory.iterdir() if p.name != MANIFEST}
+    with folder_lock(directory, "index"):
+        assert upgrade_in_place(directory) and not upgrade_in_place(directory)
+    stored = json.loads((directory / MANIFEST).read_text())
+    assert stored["format_version"] == 2 and stored["generation"] == 3
     assert {
         p.name: p.read_bytes() for p in directory.iterdir() if p.name not in (MANIFEST, ".lock")
     } == data_files
-    assert not update_index(model, image_dir).upgraded  # once
 
 
 def test_a_version_1_fitted_model_entry_becomes_the_query_model(tmp_path):
@@ -129,10 +148,11 @@ def test_later_optional_fields_are_read_with_defaults_and_kept_by_rewrites(tmp_p
     index.save(tmp_path)
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     records_name = manifest["files"]["records"]["name"]
-    # A later version adds record fields (a route and a position) and manifest fields; this one
-    # drops an optional one (lat/lon, default null).
-    later = [{**r.to_json(), "route": 0, "position": i} for i, r in enumerate(index.records)]
-    lines = [json.dumps({k: v for k, v in r.items() if k not in ("lat", "lon")}) for r in later]
+    # A later version adds record fields (a heading, say) and manifest fields; this one drops
+    # optional ones (lat/lon, route/position: default null).
+    later = [{**r.to_json(), "heading": 12.5 * i} for i, r in enumerate(index.records)]
+    dropped = ("lat", "lon", "route", "position")
+    lines = [json.dumps({k: v for k, v in r.items() if k not in dropped}) for r in later]
     data = ("\n".join(lines) + "\n").encode()
     (tmp_path / records_name).write_bytes(data)
     manifest["files"]["records"].update(size=len(data), sha256=hashlib.sha256(data).hexdigest())

@@ -118,6 +118,7 @@ def test_default_build_is_redone_when_the_recipe_changed(tmp_path, monkeypatch):
     def fake_build(path, progress=False):  # the real build takes a minute; the rule is tested
         builds.append(path)
         path.write_text("ir")
+        path.with_suffix(".recipe").write_text(repr(LiteRecipe()))  # as a default build does
 
     monkeypatch.setattr(lite, "build_calibrated_lite", fake_build)
     path = tmp_path / "netvlad-lite.xml"
@@ -127,4 +128,5 @@ def test_default_build_is_redone_when_the_recipe_changed(tmp_path, monkeypatch):
     path.with_suffix(".recipe").write_text("LiteRecipe(dim=512)")  # an older code's build
     lite.ensure_lite_model(path)
     assert len(builds) == 2
-    assert path.with_suffix(".recipe").read_text() == repr(LiteRecipe())
+    lite.ensure_lite_model(path)
+    assert len(builds) == 2

@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 
 from place_recognition.cli import omz_netvlad
-from place_recognition.cli._common import remedy_hint
+from place_recognition.cli._run import remedy_hint
 from place_recognition.cli.omz_netvlad import REQUIREMENTS, REQUIREMENTS_TF
 from place_recognition.convert import omz_tools as omz
 from place_recognition.convert.download import (

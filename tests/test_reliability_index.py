@@ -104,7 +104,7 @@ def test_a_damaged_index_is_refused_in_one_line_and_left_alone(indexed, kind, im
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and str(named) in err[0], err
         expected_fix = (
-            "build it first"
+            "build it with: place-recognition build_index"
             if kind == "manifest missing" and command is search.main
             else "--rebuild"
         )
@@ -215,7 +215,7 @@ def test_model_problems_are_one_line(problem, message, image_dir, tmp_path, caps
 
 def test_usage_errors_exit_2_and_debug_shows_the_traceback(tiny_ir, tmp_path, capsys):
     assert build_index.main(["-gf", ".", "--no-such-option"]) == EXIT_INPUT
-    assert "unrecognized arguments" in capsys.readouterr().err
+    assert "unknown option --no-such-option" in capsys.readouterr().err
     argv = ["-m", str(tiny_ir), "-gf", str(tmp_path / "nowhere")]
     assert build_index.main(argv) == EXIT_INPUT
     assert "Traceback" not in capsys.readouterr().err

@@ -66,6 +66,14 @@ def test_kmeans_restarts_keep_the_lowest_distortion_run():
     assert distortion(5) < distortion(1)
 
 
+def test_too_few_descriptors_are_one_explained_line_not_faiss_warnings(capfd, caplog):
+    descriptors = unit_rows(np.random.default_rng(4), 300, 8)
+    fit_vocabulary(descriptors, 16, restarts=3)
+    assert "WARNING clustering" not in capfd.readouterr().err  # faiss's, once per restart
+    (record,) = [r for r in caplog.records if "k-means vocabulary" in r.getMessage()]
+    assert "16 clusters from 300 local descriptors, fewer than the 624" in record.getMessage()
+
+
 def test_vlad_batch_equals_the_per_image_reference_and_is_normalised():
     rng = np.random.default_rng(2)
     images = [unit_rows(rng, 12, 6) for _ in range(5)]
@@ -100,6 +108,9 @@ def test_threshold_maximises_f1_and_can_target_precision():
     best = calibrate_threshold(scores, correct, answerable)
     # accepting the top 4 gives precision 3/4, recall 3/4, F1 0.75 (top 2: F1 2/3)
     assert best.threshold == 0.6 and best.precision == 0.75 and best.recall == 0.75
+    described = best.describe()
+    assert described.startswith("threshold 0.600: F1 0.75 (precision 0.75, recall 0.75)")
+    assert described.endswith("on 6 queries, 3 of them with the right top-1")
     strict = calibrate_threshold(scores, correct, answerable, target_precision=1.0)
     assert strict.threshold == 0.8 and strict.recall == 0.5
     with pytest.raises(PlaceRecognitionError, match="no query's top-1 is correct"):

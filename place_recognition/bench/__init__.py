@@ -2,5 +2,5 @@
 method, indexing speed, search at scale and distributed indexing. Numbers only; the CLI
 formats them.
 
-May import: core, scenes, nets, index, indexing, recognition, eval, distributed.
+May import: core, scenes, nets, index, indexing, recognition, sequence, eval, distributed.
 """

@@ -20,6 +20,8 @@ from ..errors import RuntimeFailure
 HINTS = ("latency", "throughput")
 BATCHES = (1, 4, 8)
 _THROUGHPUT = re.compile(r"Throughput:\s+([\d.]+)\s+FPS")
+# benchmark_app prints latencies in ms, or in us when they are below a millisecond.
+_MEDIAN_LATENCY = re.compile(r"Median:\s+([\d.]+)\s+(ms|us)")
 
 
 def benchmark_app_path() -> Path:
@@ -49,12 +51,34 @@ def benchmark_app_command(
 
 def run_benchmark_app(command: list[str]) -> float:
     """Frames per second that ``benchmark_app`` reports for ``command``."""
+    return float(_report_value(_THROUGHPUT, _run(command), command).group(1))
+
+
+def run_benchmark_app_full(command: list[str]) -> tuple[float, float]:
+    """(frames per second, median latency in ms) that ``benchmark_app`` reports."""
+    output = _run(command)
+    fps = float(_report_value(_THROUGHPUT, output, command).group(1))
+    latency = _report_value(_MEDIAN_LATENCY, output, command)
+    scale = 1e-3 if latency.group(2) == "us" else 1.0
+    return fps, float(latency.group(1)) * scale
+
+
+def _run(command: list[str]) -> str:
     result = subprocess.run(command, capture_output=True, text=True, check=False)
-    found = _THROUGHPUT.search(result.stdout)
-    if result.returncode != 0 or found is None:
+    if result.returncode != 0:
         tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-3:])
         raise RuntimeFailure(f"benchmark_app failed ({' '.join(command)}): {tail}")
-    return float(found.group(1))
+    return result.stdout
+
+
+def _report_value(pattern: re.Pattern, output: str, command: list[str]) -> re.Match:
+    found = pattern.search(output)
+    if found is None:
+        tail = " | ".join(output.strip().splitlines()[-3:])
+        raise RuntimeFailure(
+            f"benchmark_app printed no {pattern.pattern!r} ({' '.join(command)}): {tail}"
+        )
+    return found
 
 
 @dataclass

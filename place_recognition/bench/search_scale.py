@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,12 +22,82 @@ from tqdm import tqdm
 
 from ..core.fingerprint import ModelFingerprint
 from ..core.model import EmbeddingModel
+from ..core.sysinfo import machine_info
 from ..eval.datasets import read_dataset
 from ..eval.runs import embed_paths
+from ..index import modes as ann
 from ..index.place_index import PlaceIndex, l2_normalize
 from ..index.records import GalleryRecord
 
 _CHUNK = 65_536
+DEFAULT_MODES = ("exact", "auto", "PCAR128,HNSW32")
+
+
+@dataclass(frozen=True)
+class ScaleRun:
+    """What ``measure_scale`` measures: gallery sizes, index modes, and the real sets."""
+
+    datasets: list[Path]  # labelled sets giving the real queries and references
+    sizes: list[int]
+    workdir: Path  # the synthetic descriptors and the saved indexes
+    modes: tuple[str, ...] = DEFAULT_MODES  # exact, auto or faiss factory strings
+    nprobe: int | None = None  # for IVF modes (None: the default)
+    queries: int = 1000  # real queries used
+    exact_queries: int = 100  # of which timed in exact mode (slow at 1M)
+
+
+def measure_scale(
+    model: EmbeddingModel,
+    run: ScaleRun,
+    progress: bool = False,
+    on_row: Callable[[int, dict], None] | None = None,
+) -> dict:
+    """Build time, memory, latency and top-1 agreement with exact search of each mode at each
+    size; ``on_row(size, result)`` sees each mode's result as it is measured."""
+    run.workdir.mkdir(parents=True, exist_ok=True)
+    real = real_descriptors(model, run.datasets, progress=progress)
+    picked = np.sort(np.random.default_rng(0).permutation(len(real.queries))[: run.queries])
+    queries = real.queries[picked]
+    extra = max(run.sizes) - len(real.references)
+    synthetic = synthesize(real.references, extra, run.workdir / "synthetic.npy", progress=progress)
+    _, real_scores = exact_top2(queries, real.references)
+    truth = [real.truth[i] for i in picked]
+    sizes = []
+    for size in run.sizes:
+        gallery = np.concatenate([real.references, synthetic[: size - len(real.references)]])
+        sizes.append(_measure_size(gallery, queries, truth, run, progress, on_row))
+    return {
+        "machine": machine_info(),
+        "model": model.describe(),
+        "real": real.sources,
+        "queries": len(queries),
+        "margins_real_gallery": margin_summary(real_scores),
+        "sizes": sizes,
+    }
+
+
+def _measure_size(
+    gallery: np.ndarray,
+    queries: np.ndarray,
+    truth: list[np.ndarray],
+    run: ScaleRun,
+    progress: bool,
+    on_row: Callable[[int, dict], None] | None,
+) -> dict:
+    size = len(gallery)
+    truth_ids, truth_scores = exact_top2(queries, gallery)
+    entry = {"gallery": size, "margins": margin_summary(truth_scores), "modes": []}
+    for mode in run.modes:
+        factory = ann.resolve_factory(mode, size)
+        timed = run.exact_queries if factory == ann.EXACT else len(queries)
+        result = measure_mode(
+            factory, gallery, queries, truth_ids[:, 0], run.workdir, run.nprobe, timed, progress
+        )
+        result["real_recall_at_1"] = recall_at_1(result.pop("found_top1"), truth)
+        entry["modes"].append({"requested": mode, **result})
+        if on_row:
+            on_row(size, result)
+    return entry
 
 
 @dataclass
@@ -47,8 +118,8 @@ def real_descriptors(
     offset = 0
     for folder in dataset_dirs:
         dataset = read_dataset(folder)
-        refs, _ = embed_paths(model, dataset.database_paths(), progress)
-        qs, _ = embed_paths(model, dataset.query_paths(), progress)
+        refs, _ = embed_paths(model, dataset.database_paths(), progress, what="database")
+        qs, _ = embed_paths(model, dataset.query_paths(), progress, what="queries")
         queries.append(qs)
         references.append(refs)
         truth.extend(np.asarray(p, np.int64) + offset for p in dataset.positives)
@@ -64,13 +135,16 @@ def synthesize(
     rng = np.random.default_rng(seed)
     spread = references.std(axis=0, keepdims=True)
     out = np.lib.format.open_memmap(path, "w+", np.float32, (count, references.shape[1]))
-    for start in tqdm(range(0, count, _CHUNK), desc="synthesising", disable=not progress):
+    bar = tqdm(total=count, desc="synthesising", unit="vec", disable=not progress)
+    for start in range(0, count, _CHUNK):
         size = min(_CHUNK, count - start)
         first = references[rng.integers(0, len(references), size)]
         second = references[rng.integers(0, len(references), size)]
         weight = rng.uniform(0.6, 1.0, (size, 1)).astype(np.float32)
         noise = rng.standard_normal((size, references.shape[1]), np.float32) * spread * 0.5
         out[start : start + size] = l2_normalize(weight * first + (1 - weight) * second + noise)
+        bar.update(size)
+    bar.close()
     out.flush()
     return out
 

@@ -1,4 +1,4 @@
-"""Distributed indexing measured: ``scripts/benchmark_distributed.py [--sections ...]``.
+"""Indexing on a local Dask cluster against one process; merging 1M descriptors; a projection.
 
 Sections: ``throughput`` (a local Dask cluster against the single-process indexer on the same
 gallery, interleaved rounds, with the load average of each), ``merge`` (1M non-uniform 1024-d
@@ -19,27 +19,30 @@ from ..bench import distributed_scale as ds
 from ..bench.measurements import make_image_gallery
 from ..bench.search_scale import real_descriptors, synthesize
 from ..core.files import atomic_write_text
+from ..core.home import output_dir
 from ..core.model import EmbeddingModel
 from ..core.sysinfo import machine_info
+from ..errors import PlaceRecognitionError
 from ..index import modes as ann
 from ..zoo.lite import ensure_lite_model
-from ._common import (
-    FULL_SIZE_SYNTHETIC,
-    add_model_args,
+from ._args import (
+    CommandParser,
+    add_report_arg,
     add_verbosity_args,
+    add_workdir_arg,
     int_list,
-    load_model,
     positive_int,
-    require_measured_model,
-    run,
 )
-from .benchmark_search import DATASETS, DEFAULT_SETS
+from ._bench import DATASETS, DEFAULT_SETS
+from ._common import FULL_SIZE_SYNTHETIC, add_model_args, load_model, require_measured_model
+from ._run import run
 
+OUT = output_dir("bench_distributed")
 SECTIONS = ("throughput", "merge", "project")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="benchmark_distributed",
         description="Dask cluster indexing against one process; merging 1M descriptors; a "
         "projection to larger galleries and clusters.",
@@ -56,12 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--datasets",
         type=Path,
         nargs="+",
-        default=[DATASETS / name for name in DEFAULT_SETS],
-        help="labelled sets whose netvlad-lite references seed the merge's descriptors",
+        default=None if DATASETS is None else [DATASETS / name for name in DEFAULT_SETS],
+        help="labelled sets whose netvlad-lite references seed the merge's descriptors "
+        "(default: $PLACE_DATASETS/{nordland_train,corridor,gardens_point_10})",
     )
     parser.add_argument("--rates", type=Path, nargs="*", default=[], help="reports to project")
-    parser.add_argument("--workdir", type=Path, default=Path("out/bench_distributed"))
-    parser.add_argument("-o", "--output", type=Path, default=None, help="JSON report path")
+    add_workdir_arg(parser, OUT)
+    add_report_arg(parser, "WORKDIR/report.json")
     add_verbosity_args(parser)
     return parser
 
@@ -125,6 +129,10 @@ def _throughput(args: argparse.Namespace) -> dict:
 
 
 def _merge(args: argparse.Namespace) -> list[dict]:
+    if args.datasets is None:
+        raise PlaceRecognitionError(
+            "the merge section needs labelled sets: give --datasets or set PLACE_DATASETS"
+        )
     lite = EmbeddingModel(ensure_lite_model(), precision=args.precision)
     real = real_descriptors(lite, args.datasets, progress=not args.quiet)
     results = []

@@ -1,29 +1,33 @@
-"""Index a gallery folder: ``python scripts/build_index.py -m MODEL -gf GALLERY [-o INDEX_DIR]``."""
+"""Index a gallery folder, or bring its index up to date (embeds only new or changed images)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 
 from ..distributed.address import parse_address
 from ..distributed.shards import DEFAULT_SHARD_SIZE
 from ..errors import EXIT_OK, EXIT_RUNTIME, PlaceRecognitionError
 from ..indexing.gallery_fit import fit_to_gallery
+from ..indexing.routes import RouteMode
 from ..indexing.update import UpdateOptions, update_index
-from ._common import (
+from ..sequence.layout import RouteLayout
+from ._args import (
+    CommandParser,
+    add_gallery_arg,
+    add_gallery_size_arg,
+    add_index_arg,
     add_index_mode_args,
-    add_model_args,
     add_verbosity_args,
-    load_model,
     positive_int,
-    run,
 )
+from ._common import add_model_args, load_model
+from ._run import run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="build_index",
         description="Embed a folder of place images into a persisted faiss index. Re-running "
         "embeds only new or changed images and drops deleted ones.",
@@ -31,27 +35,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_args(parser)
     # Indexing wants images per second, not the first answer soon (--hint LATENCY overrides).
     parser.set_defaults(hint="THROUGHPUT")
-    parser.add_argument(
-        "-gf",
-        "--gallery",
-        type=Path,
-        required=True,
-        help="gallery root; the place label is each image's subfolder path",
+    add_gallery_arg(
+        parser,
+        "gallery root; the place label is each image's subfolder path, or its places.csv label",
     )
-    parser.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        default=None,
-        help="index folder (default: GALLERY/.place_index/<model fingerprint>/)",
+    add_index_arg(
+        parser,
+        "index folder (default: GALLERY/.place_index/<model fingerprint>/)",
+        aliases=("-o", "--output"),
     )
-    parser.add_argument(
-        "--gallery_size",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="index only the first N images in sorted order",
-    )
+    add_gallery_size_arg(parser, "index only the first N images in sorted order")
     parser.add_argument(
         "--rehash",
         action="store_true",
@@ -71,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
         "by a change of size is padded, so mixed sizes gain nothing)",
     )
     add_index_mode_args(parser, building=True)
+    parser.add_argument(
+        "--routes",
+        choices=[mode.value for mode in RouteMode],
+        default=None,
+        help="root: the images in the gallery root form one route, subfolders are places; "
+        "folders: every subfolder is a route of frames too, one place per frame (default: the "
+        "index's own, root for a new index); places.csv route/index columns add routes anywhere",
+    )
     fit = parser.add_argument_group("fitting to the gallery (netvlad-lite only)")
     fit.add_argument(
         "--fit-to-gallery",
@@ -93,11 +94,12 @@ def _main(args: argparse.Namespace) -> int:
         update = fit_to_gallery(
             model,
             args.gallery,
-            args.output,
+            args.index,
             args.clusters,
             args.dim,
             args.gallery_size,
             progress=not args.quiet,
+            routes=_routes(args),
         )
         print(f"fitted model: {update.model.path} ({update.model.describe()})")
     else:
@@ -108,21 +110,32 @@ def _main(args: argparse.Namespace) -> int:
             index_mode=args.index_mode,
             nprobe=args.nprobe,
             progress=not args.quiet,
+            routes=_routes(args),
         )
         if args.dask:
             update = _cluster_update(args, model, options)
         else:
-            update = update_index(model, args.gallery, args.output, options)
+            update = update_index(model, args.gallery, args.index, options)
     for relpath, reason in update.failed:
         print(f"skipped {args.gallery / relpath}: {reason}")
     for relpath in update.unfinished:
         print(f"not indexed (its shard failed on the cluster; a re-run takes it): {relpath}")
     state = "saved" if update.saved else "unchanged"
+    relabelled = (
+        f", {update.relabelled} with new labels or coordinates (places.csv)"
+        if update.relabelled
+        else ""
+    )
     print(
         f"{len(update.index)} images indexed ({update.embedded} embedded, {update.reused} reused, "
-        f"{update.removed} removed, {len(update.failed)} failed) in {update.seconds:.1f} s; "
-        f"index {state} ({_describe_mode(update.index)}): {update.directory}"
+        f"{update.removed} removed, {len(update.failed)} failed{relabelled}) in "
+        f"{update.seconds:.1f} s; index {state} ({_describe_mode(update.index)}): "
+        f"{update.directory}"
     )
+    routes = RouteLayout.from_records(update.index.records)
+    if len(routes):
+        sizes = routes.ends - routes.starts
+        print(f"routes: {len(sizes)} ({int(sizes.sum())} images; the longest {int(sizes.max())})")
     return EXIT_RUNTIME if update.unfinished else EXIT_OK
 
 
@@ -176,10 +189,14 @@ def _cluster_update(args: argparse.Namespace, model, options: UpdateOptions):
     if not (args.verbose or args.debug):  # Dask's own news (connections, nannies): warnings only
         logging.getLogger("distributed").setLevel(logging.WARNING)
     cluster = ClusterOptions(args.dask, args.shard_size, args.on_disk)
-    update, report = update_on_cluster(model, args.gallery, args.output, options, cluster)
+    update, report = update_on_cluster(model, args.gallery, args.index, options, cluster)
     for line in report.lines():
         print(line)
     return update
+
+
+def _routes(args: argparse.Namespace) -> RouteMode | None:
+    return RouteMode(args.routes) if args.routes else None
 
 
 def _describe_mode(index) -> str:

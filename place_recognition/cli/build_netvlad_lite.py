@@ -1,30 +1,33 @@
-"""Build netvlad-lite from the committed backbone IR (no torch): scripts/build_netvlad_lite.py."""
+"""Build netvlad-lite from the committed backbone IR (no torch, no download)."""
 
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from ..core.home import display_path
 from ..nets.lite import TAP_CHANNELS
 from ..nets.lite_build import (
-    LITE_PATH,
     LiteRecipe,
     build_meanpool,
+    default_lite_path,
 )
 from ..zoo.lite import build_calibrated_lite
-from ._common import (
+from ._args import (
+    CommandParser,
     add_verbosity_args,
+    parse_size,
     positive_int,
-    run,
     weight_fraction,
 )
-from .make_synthetic_model import parse_size
+from ._run import run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="build_netvlad_lite",
         description="Fit a NetVLAD head (k-means vocabulary, PCA-whitening) on a calibration "
         "folder (default: generated scenes) and write the netvlad-lite IR.",
@@ -44,7 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--meanpool", action="store_true", help="write the mean-pool baseline")
     parser.add_argument("--fp32", action="store_true", help="FP32 weights (default FP16)")
-    parser.add_argument("-o", "--output", type=Path, default=LITE_PATH, help=f"({LITE_PATH})")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=default_lite_path(),
+        help=f"the IR (default {display_path(default_lite_path())}, the default model's path)",
+    )
     add_verbosity_args(parser)
     return parser
 
@@ -63,6 +72,7 @@ def _main(args: argparse.Namespace) -> int:
         dim=args.dim,
         second_weight=args.second_weight,
     )
+    started = time.perf_counter()
     path = build_calibrated_lite(
         args.output,
         recipe=recipe,
@@ -70,7 +80,7 @@ def _main(args: argparse.Namespace) -> int:
         fp16=not args.fp32,
         progress=not args.quiet,
     )
-    print(f"wrote {path}")
+    print(f"wrote {path} in {time.perf_counter() - started:.0f} s")
     return 0
 
 

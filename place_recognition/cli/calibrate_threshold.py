@@ -15,17 +15,13 @@ from ..recognition.calibration import (
     store_threshold_in_index,
     store_threshold_in_model,
 )
-from ._common import (
-    add_model_args,
-    add_verbosity_args,
-    load_model,
-    logger,
-    run,
-)
+from ._args import CommandParser, add_index_arg, add_verbosity_args, share
+from ._common import add_model_args, load_model, logger
+from ._run import run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="calibrate_threshold",
         description="Embed a labelled set (ref/, query/, ground_truth.csv; queries without "
         "positives are unknown places), split the top-1 scores into right and wrong answers "
@@ -34,14 +30,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_model_args(parser)
     parser.add_argument("--dataset", type=Path, required=True, help="labelled set folder")
-    parser.add_argument(
-        "--index",
-        type=Path,
-        default=None,
-        help="store in this index folder's manifest (a gallery-fitted index: its own model "
+    add_index_arg(
+        parser,
+        "store in this index folder's manifest (a gallery-fitted index: its own model "
         "embeds the set); default: store in the model IR",
     )
-    parser.add_argument("--target-precision", type=float, default=None, metavar="P")
+    parser.add_argument(
+        "--target-precision",
+        type=share,
+        default=None,
+        metavar="P",
+        help="the lowest threshold whose precision reaches P (default: the best F1)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print, store nothing")
     add_verbosity_args(parser)
     return parser

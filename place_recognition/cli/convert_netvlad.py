@@ -10,7 +10,6 @@ from pathlib import Path
 from ..convert.download import NETVLAD_ZIP, fetch
 from ..convert.tf_to_ir import (
     DEFAULT_INPUT_SIZE,
-    PRECISIONS,
     convert_netvlad,
     locate_source,
     omz_ir_path,
@@ -18,27 +17,15 @@ from ..convert.tf_to_ir import (
 )
 from ..core.ir_files import copy_ir
 from ..errors import PlaceRecognitionError
-from ._common import DEFAULT_MODEL, add_verbosity_args, run
-from .make_synthetic_model import parse_size
+from ._args import CommandParser, add_verbosity_args, parse_size
+from ._omz import add_omz_tree_args
+from ._run import run
 
 logger = logging.getLogger("place_recognition.cli")
 
-DEFAULT_OMZ_DIR = Path("models") / "omz"
-
-
-def parse_precisions(text: str) -> tuple[str, ...]:
-    """argparse type: 'FP16,FP32' -> ('FP16', 'FP32'), as omz_converter --precisions."""
-    values = tuple(dict.fromkeys(v.strip().upper() for v in text.split(",") if v.strip()))
-    unknown = [v for v in values if v not in PRECISIONS]
-    if unknown or not values:
-        raise argparse.ArgumentTypeError(
-            f"expected FP32 and/or FP16 (comma-separated), got {text!r}"
-        )
-    return values
-
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="convert_netvlad",
         description="Convert the netvlad-tf checkpoint "
         "(vd16_pitts30k_conv5_3_vlad_preL2_intra_white) to the Open Model Zoo IR with "
@@ -55,37 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--download",
         action="store_true",
         help="first fetch netvlad.zip (1.1 GB, size and digests checked) into "
-        "OUTPUT_DIR/public/netvlad-tf/ and convert it (needs network)",
+        "OUTPUT/public/netvlad-tf/ and convert it (needs network)",
     )
-    parser.add_argument(
-        "-o",
-        "--output-dir",
-        type=Path,
-        default=DEFAULT_OMZ_DIR,
-        help=f"root of the OMZ tree OUTPUT_DIR/public/netvlad-tf/<precision>/netvlad-tf.xml "
-        f"(default {DEFAULT_OMZ_DIR})",
-    )
-    parser.add_argument(
-        "--precisions",
-        type=parse_precisions,
-        default=PRECISIONS,
-        help="FP32 and/or FP16, comma-separated (default FP32,FP16)",
-    )
+    add_omz_tree_args(parser, "root of the OMZ tree written", "--output-dir")
     parser.add_argument(
         "--input-size",
         type=parse_size,
         default=DEFAULT_INPUT_SIZE,
         help="HEIGHTxWIDTH of the IR's input (default 200x300 as OMZ; the network is fully "
         "convolutional and larger inputs can raise recall, at a cost growing with the pixels)",
-    )
-    parser.add_argument(
-        "--model-path",
-        type=Path,
-        default=DEFAULT_MODEL,
-        help=f"copy of the FP32 IR, the default model of the tools (default {DEFAULT_MODEL})",
-    )
-    parser.add_argument(
-        "--no-copy", action="store_true", help="do not copy the FP32 IR to --model-path"
     )
     add_verbosity_args(parser)
     return parser
@@ -95,7 +60,7 @@ def _main(args: argparse.Namespace) -> int:
     source = locate_source(_source_path(args), progress=not args.quiet)
     logger.info("source: %s (%s)", source.path, source.kind)
     model = convert_netvlad(source, args.input_size)
-    written = write_irs(model, args.output_dir, args.precisions)
+    written = write_irs(model, args.output, args.precisions)
     for precision, path in written.items():
         print(f"wrote {path} ({precision})")
     if "FP32" in written and not args.no_copy:
@@ -105,7 +70,7 @@ def _main(args: argparse.Namespace) -> int:
 
 def _source_path(args: argparse.Namespace) -> Path:
     if args.download:
-        folder = omz_ir_path(args.output_dir, "FP32").parents[1]  # OUTPUT_DIR/public/netvlad-tf
+        folder = omz_ir_path(args.output, "FP32").parents[1]  # OUTPUT/public/netvlad-tf
         return fetch(NETVLAD_ZIP, folder, progress=not args.quiet)
     if args.source is None:
         raise PlaceRecognitionError("give the SOURCE to convert, or --download to fetch it")

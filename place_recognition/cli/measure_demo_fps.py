@@ -1,9 +1,9 @@
-"""Demo FPS vs the model's own throughput: ``python scripts/measure_demo_fps.py [-m IR]``.
+"""Demo FPS against the model's own throughput (benchmark_app), on a generated video.
 
-In one run: the demo (``--no_show``, a generated gallery and a generated VGA video, batch 1 and
+In one run: the demo (``--no-show``, a generated gallery and a generated VGA video, batch 1 and
 the ``--batch`` values given) and OpenVINO's ``benchmark_app`` on the same IR at the precision
 the demo reports, with the LATENCY and THROUGHPUT hints at batch 1, 4 and 8. The machine is
-shared, so the configurations run interleaved in ``--rounds`` rounds; a round's ratio is its
+shared, so the configurations run interleaved in ``--runs`` rounds; a round's ratio is its
 best demo FPS over its best benchmark_app throughput, and the result is the median round.
 Every command is printed, so each number can be reproduced by hand. The default IR is the
 full-size synthetic netvlad-tf (built once).
@@ -16,7 +16,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,65 +25,69 @@ from ..bench.benchmark_app import (
     benchmark_app_command,
     run_benchmark_app,
 )
-from ..scenes.street import sample_video_frames, write_sample_gallery
-from ._common import (
-    FULL_SIZE_SYNTHETIC,
+from ..core.files import atomic_write_text
+from ..core.home import display_path, output_dir
+from ..errors import RuntimeFailure
+from ._args import (
+    CommandParser,
+    add_aliases,
+    add_device_arg,
+    add_model_path_arg,
+    add_report_arg,
     add_verbosity_args,
+    add_workdir_arg,
     positive_int,
-    require_measured_model,
-    run,
 )
-from ._demo_io import FrameWriter
+from ._commands import child_env, command_line
+from ._common import FULL_SIZE_SYNTHETIC, require_measured_model
+from ._run import run
+from ._samples import measuring_inputs
 
-ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL = FULL_SIZE_SYNTHETIC
-OUT = Path("out") / "measure_fps"
+OUT = output_dir("measure_fps")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="measure_demo_fps", description=__doc__.splitlines()[0].split(":")[0]
     )
-    parser.add_argument("-m", "--model", type=Path, default=DEFAULT_MODEL,
-                        help=f"IR (default {DEFAULT_MODEL}, built when missing)")  # fmt: skip
-    parser.add_argument("-d", "--device", default="CPU", help="OpenVINO device (CPU)")
+    add_model_path_arg(
+        parser, f"IR (default {display_path(DEFAULT_MODEL)}, built when missing)", DEFAULT_MODEL
+    )
+    add_device_arg(parser)
     parser.add_argument("--frames-per-place", type=positive_int, default=24,
                         help="video length: 7 places x N frames (default 24)")  # fmt: skip
     parser.add_argument("--batch", type=positive_int, nargs="*", default=[4],
                         help="demo --batch values tried besides 1 (default 4)")  # fmt: skip
     parser.add_argument("-t", "--seconds", type=positive_int, default=8,
                         help="benchmark_app run time per configuration (default 8)")  # fmt: skip
-    parser.add_argument("--rounds", type=positive_int, default=3, help="interleaved rounds (3)")
-    parser.add_argument("-o", "--output", type=Path, default=OUT, help=f"work folder ({OUT})")
+    runs = parser.add_argument("--runs", type=positive_int, default=3,
+                               help="interleaved rounds (3)")  # fmt: skip
+    add_aliases(parser, runs, "--rounds")
+    add_workdir_arg(parser, OUT)
+    add_report_arg(parser, "WORKDIR/<model>.json")
     add_verbosity_args(parser)
     return parser
 
 
 def _inputs(args: argparse.Namespace) -> tuple[Path, Path]:
-    gallery, video = args.output / "gallery", args.output / f"walk_{args.frames_per_place}.avi"
-    if not gallery.is_dir():
-        write_sample_gallery(gallery)
-    if not video.is_file():
-        writer = FrameWriter(video, fps=30.0)
-        for frame in sample_video_frames(frames_per_place=args.frames_per_place, size=(480, 640)):
-            writer.write(frame)
-        writer.close()
-    return gallery, video
+    name = f"walk_{args.frames_per_place}.avi"
+    return measuring_inputs(args.workdir, name, 30.0, frames_per_place=args.frames_per_place)
 
 
 def _command(command: list[str]) -> str:
     print("$ " + " ".join(command), flush=True)
-    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=child_env())
     if result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-        raise SystemExit(f"measure_demo_fps: command failed: {' | '.join(tail)}")
+        raise RuntimeFailure(f"command failed: {' | '.join(tail)}")
     return result.stdout + result.stderr
 
 
 def _demo(args, gallery: Path, video: Path, batch: int) -> tuple[float, str]:
     """Mean FPS and the precision in effect, from the demo's summary."""
-    command = [sys.executable, "demo.py", "-m", str(args.model), "-d", args.device, "-i",
-               str(video.resolve()), "-gf", str(gallery.resolve()), "--no_show", "-q"]  # fmt: skip
+    command = [*command_line("demo"), "-m", str(args.model), "-d", args.device, "-i",
+               str(video.resolve()), "-gf", str(gallery.resolve()), "--no-show", "-q"]  # fmt: skip
     if batch > 1:
         command += ["--batch", str(batch)]
     output = _command(command)
@@ -122,19 +125,20 @@ def _round(args, gallery: Path, video: Path, precision: str | None) -> dict:
 def _main(args: argparse.Namespace) -> int:
     require_measured_model(args.model)
     gallery, video = _inputs(args)
-    rounds = [_round(args, gallery, video, None) for _ in range(args.rounds)]
+    rounds = [_round(args, gallery, video, None) for _ in range(args.runs)]
     median = sorted(rounds, key=lambda r: r["ratio"])[len(rounds) // 2]
     best_demo = max(median["demo_fps"], key=median["demo_fps"].get)
     best_bench = max(median["benchmark_app_fps"], key=median["benchmark_app_fps"].get)
     report = {"model": str(args.model), "device": args.device, "rounds": rounds,
               "median_round": rounds.index(median), "ratio": round(median["ratio"], 3)}  # fmt: skip
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / f"{args.model.stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+    output = args.output or args.workdir / f"{args.model.stem}.json"
+    atomic_write_text(output, json.dumps(report, indent=2) + "\n")
     print(
         f"median round: best demo {median['demo_fps'][best_demo]:.2f} FPS ({best_demo}) / "
         f"best benchmark_app {median['benchmark_app_fps'][best_bench]:.2f} FPS ({best_bench}) "
         f"= {median['ratio']:.3f}; all rounds: " + ", ".join(f"{r['ratio']:.3f}" for r in rounds)
     )
+    print(f"report: {output}")
     return 0
 
 

@@ -15,17 +15,23 @@ from pathlib import Path
 from ..bench.threshold_study import Outcome, fitted_model, held_out_split, study
 from ..core.sysinfo import cpu_model
 from ..eval.datasets import read_ground_truth_folder
-from ._common import add_model_args, add_verbosity_args, load_model, run
+from ._args import CommandParser, add_verbosity_args
+from ._common import add_model_args, load_model
+from ._run import run
 
 DATASETS = ("corridor", "gardens_point_10", "nordland_train")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="measure_thresholds", description=__doc__.split("\n")[0])
+    parser = CommandParser(prog="measure_thresholds", description=__doc__.split("\n")[0])
     add_model_args(parser)
     parser.add_argument("--datasets", type=Path, required=True, help="folder of labelled sets")
     parser.add_argument(
-        "--work", type=Path, default=None, help="folder for the fitted models (default: temporary)"
+        "-w",
+        "--workdir",
+        type=Path,
+        default=None,
+        help="folder for the fitted models (default: a temporary one)",
     )
     add_verbosity_args(parser)
     return parser
@@ -56,7 +62,7 @@ def _main(args: argparse.Namespace) -> int:
     print(f"CPU: {cpu_model()}; model {model.describe()}")
     base_rows, fitted_rows = [], []
     with tempfile.TemporaryDirectory() as scratch:
-        work = args.work or Path(scratch)
+        work = args.workdir or Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
         for name in DATASETS:
             dataset = read_ground_truth_folder(args.datasets / name)

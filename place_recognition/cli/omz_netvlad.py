@@ -8,22 +8,30 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..convert import omz_tools as omz
-from ..convert.tf_to_ir import PRECISIONS
-from ..core.fingerprint import cache_dir
+from ..core.home import cache_dir, data_home, display_path, scripts_file
 from ..core.ir_files import copy_ir
-from ._common import DEFAULT_MODEL, add_verbosity_args, run
-from .convert_netvlad import DEFAULT_OMZ_DIR, parse_precisions
+from ._args import CommandParser, add_aliases, add_verbosity_args
+from ._omz import add_omz_tree_args
+from ._run import run
 
 logger = logging.getLogger("place_recognition.cli")
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-REQUIREMENTS = [SCRIPTS / "requirements-omz.txt"]
-REQUIREMENTS_TF = [*REQUIREMENTS, SCRIPTS / "requirements-omz-tf.txt"]
+REQUIREMENTS = [scripts_file("requirements-omz.txt")]
+REQUIREMENTS_TF = [*REQUIREMENTS, scripts_file("requirements-omz-tf.txt")]
+DEFAULT_ENV = data_home() / ".venv-omz"
 STEPS = ("setup", "info", "download", "convert", "all")
 
 
+def _step(text: str) -> str:
+    """argparse type for one of STEPS. Not ``choices=``: argparse checks a list default of an
+    optional positional against the choices as a whole, so the default ``all`` was refused."""
+    if text not in STEPS:
+        raise argparse.ArgumentTypeError(f"unknown step {text!r}; choose from {', '.join(STEPS)}")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="omz_netvlad",
         description="Produce models/netvlad-tf.xml exactly as the Open Model Zoo does: "
         "omz_downloader --name netvlad-tf (1.1 GB) then omz_converter (needs TensorFlow, "
@@ -32,24 +40,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "steps",
         nargs="*",
-        choices=STEPS,
+        type=_step,
         default=["all"],
+        metavar="STEP",
         help="setup: create the tools venv; info: omz_info_dumper (offline); download; "
         "convert; all = download + convert (default)",
     )
-    parser.add_argument("--env", type=Path, default=Path(".venv-omz"), help="tools venv")
     parser.add_argument(
-        "--dir",
+        "--env",
         type=Path,
-        default=DEFAULT_OMZ_DIR,
-        help=f"download and output root of the OMZ tree (default {DEFAULT_OMZ_DIR})",
+        default=DEFAULT_ENV,
+        help=f"tools venv (default {display_path(DEFAULT_ENV)})",
     )
-    parser.add_argument(
-        "--cache-dir", type=Path, default=None, help="omz_downloader cache (default per user)"
+    add_omz_tree_args(parser, "root of the OMZ tree downloaded into and written", "--dir")
+    cache = parser.add_argument(
+        "--download-cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="omz_downloader cache (default per user)",
     )
-    parser.add_argument(
-        "--precisions", type=parse_precisions, default=PRECISIONS, help="default FP32,FP16"
-    )
+    add_aliases(parser, cache, "--cache-dir")  # --cache-dir is the OpenVINO model cache elsewhere
     parser.add_argument(
         "--files",
         type=Path,
@@ -58,10 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder with hand-downloaded netvlad.zip, layers.py, nets.py (verified, then "
         "given to omz_downloader through its cache: no network needed)",
     )
-    parser.add_argument(
-        "--model-path", type=Path, default=DEFAULT_MODEL, help=f"default {DEFAULT_MODEL}"
-    )
-    parser.add_argument("--no-copy", action="store_true", help="keep the FP32 IR in the tree only")
     parser.add_argument("--timeout", type=float, default=5.0, help="network probe timeout (s)")
     add_verbosity_args(parser)
     return parser
@@ -70,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _main(args: argparse.Namespace) -> int:
     steps = set(args.steps) | ({"download", "convert"} if "all" in args.steps else set())
     tools = omz.OmzTools(args.env)
-    log = args.dir / "omz_netvlad.log"
+    log = args.output / "omz_netvlad.log"
     if steps & {"setup", "info"}:
         tools.ensure(REQUIREMENTS, log)
         print(f"Open Model Zoo tools ready in {args.env}")
@@ -84,16 +91,16 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def _download(tools: omz.OmzTools, args: argparse.Namespace, log: Path) -> None:
-    cache = args.cache_dir or cache_dir() / "omz"
+    cache = args.download_cache or cache_dir() / "omz"
     if args.files:
         seeded = omz.seed_cache(args.files, cache)
         logger.info("verified %d file(s) from %s into the cache %s", len(seeded), args.files, cache)
-    folder = omz.download(tools, REQUIREMENTS, args.dir, cache, log, timeout=args.timeout)
+    folder = omz.download(tools, REQUIREMENTS, args.output, cache, log, timeout=args.timeout)
     print(f"downloaded into {folder}")
 
 
 def _convert(tools: omz.OmzTools, args: argparse.Namespace, log: Path) -> None:
-    irs = omz.convert(tools, REQUIREMENTS_TF, args.dir, args.dir, args.precisions, log)
+    irs = omz.convert(tools, REQUIREMENTS_TF, args.output, args.output, args.precisions, log)
     for precision, path in irs.items():
         print(f"wrote {path} ({precision})")
     if "FP32" in irs and not args.no_copy:

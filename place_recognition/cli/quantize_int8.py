@@ -1,4 +1,4 @@
-"""INT8 copy of an IR: ``scripts/quantize_int8.py -m MODEL --calibration DIR [-o OUT]``."""
+"""INT8 copy of an IR, quantized by NNCF on a folder of calibration images."""
 
 from __future__ import annotations
 
@@ -13,29 +13,22 @@ from ..nets.int8 import (
     int8_fidelity,
     quantize_int8,
 )
-from ._common import (
-    add_verbosity_args,
-    positive_int,
-    resolve_model_path,
-    run,
-    share,
-)
+from ._args import CommandParser, add_model_path_arg, add_verbosity_args, positive_int, share
+from ._common import resolve_model_path
+from ._run import run
 
 logger = logging.getLogger("place_recognition.cli.quantize_int8")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="quantize_int8",
         description="Post-training INT8 quantization with NNCF (pip install -r "
         "scripts/requirements-int8.txt). The result has the same interface as the input IR.",
     )
-    parser.add_argument(
-        "-m",
-        "--model",
-        type=Path,
-        default=None,
-        help="IR to quantize (default: models/netvlad-tf.xml when it exists, else netvlad-lite)",
+    add_model_path_arg(
+        parser,
+        "IR to quantize (default: <home>/models/netvlad-tf.xml when it exists, else netvlad-lite)",
     )
     parser.add_argument(
         "--calibration",

@@ -10,18 +10,25 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..core.home import display_path
 from ..eval.ac_runner import (
     CONFIG,
     DEFAULT_ENV,
     run_accuracy_check,
     setup_accuracy_checker,
 )
-from ._common import add_verbosity_args, run
-from .make_synthetic_model import parse_size
+from ._args import (
+    CommandParser,
+    add_device_arg,
+    add_model_path_arg,
+    add_verbosity_args,
+    parse_size,
+)
+from ._run import run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="run_accuracy_check",
         description="Evaluate a netvlad-tf IR with the Open Model Zoo Accuracy Checker "
         "(openvino-dev 2023.3.0, in its own virtual environment) on Pitts30k-val.",
@@ -30,11 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--setup", action="store_true", help="only create the Accuracy Checker environment and exit"
     )
     parser.add_argument(
-        "-s", "--source", type=Path, help="data root holding pitts250k/ (see README, 'Accuracy')"
+        "-s", "--source", type=Path, help="data root holding pitts250k/ (layout: docs/accuracy.md)"
     )
-    parser.add_argument(
-        "-m", "--model", type=Path, help="the IR (.xml) or a folder holding exactly one IR"
-    )
+    add_model_path_arg(parser, "the IR (.xml) or a folder holding exactly one IR")
     parser.add_argument(
         "-a",
         "--annotations",
@@ -42,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="keep the converted annotation here (reused on later runs)",
     )
-    parser.add_argument("-td", "--device", default="CPU", help="OpenVINO device (default CPU)")
+    add_device_arg(parser, aliases=("-td",))  # -td: the Accuracy Checker's own spelling
     parser.add_argument(
         "--default-precision",
         action="store_true",
@@ -59,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--env",
         type=Path,
         default=DEFAULT_ENV,
-        help=f"environment folder (default {DEFAULT_ENV.name} in the repository)",
+        help=f"environment folder (default {display_path(DEFAULT_ENV)})",
     )
     add_verbosity_args(parser)
     return parser

@@ -1,4 +1,4 @@
-"""Fine-tune netvlad-lite's NetVLAD head and whitening, export an IR: scripts/train_netvlad.py.
+"""Fine-tune netvlad-lite's NetVLAD head and whitening on a labelled set, export an IR.
 
 Needs torch (scripts/requirements-train.txt); the training modules are imported only here, so
 the other commands never load torch.
@@ -10,24 +10,33 @@ import argparse
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 
+from ..core.home import display_path, output_dir
 from ..errors import PlaceRecognitionError
+from ..training.settings import RunOptions, TrainSettings
 from ..zoo.lite import ensure_lite_model
-from ._common import (
+from ._args import (
+    CommandParser,
+    add_model_path_arg,
     add_verbosity_args,
+    dataclass_defaults,
     positive_float,
     positive_int,
-    run,
+    settings_from_args,
 )
+from ._run import run
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_OUTPUT = Path("out") / "train"
+DEFAULT_OUTPUT = output_dir("train")
+TRAIN = TrainSettings()
+RUN = dataclass_defaults(RunOptions)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="train_netvlad",
         description="Fine-tune the NetVLAD layer and whitening of a netvlad-lite IR on a "
         "labelled set with image positions (backbone frozen, its local features cached), "
@@ -35,6 +44,34 @@ def build_parser() -> argparse.ArgumentParser:
         "command takes with -m. Run it in the training environment "
         "(scripts/requirements-train.txt).",
     )
+    _add_data_args(parser)
+    _add_training_args(parser)
+    out = parser.add_argument_group("model")
+    add_model_path_arg(
+        out, "the netvlad-lite IR to start from (default: the shipped one, built on first use)"
+    )
+    out.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help="folder for the checkpoint, the IR and report.json "
+        f"(default {display_path(DEFAULT_OUTPUT)})",
+    )
+    out.add_argument("--fp32", action="store_true", help="FP32 weights (default FP16)")
+    out.add_argument(
+        "--features-cache",
+        type=Path,
+        help="folder of the cached local features (default: the user cache)",
+    )
+    add_verbosity_args(parser)
+    # The defaults are the library's own: the options cannot drift from them.
+    run_defaults = {name: value for name, value in RUN.items() if name != "fp16"}
+    parser.set_defaults(**dataclass_defaults(TrainSettings), **run_defaults)
+    return parser
+
+
+def _add_data_args(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("data")
     data.add_argument(
         "--dataset",
@@ -45,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     where = data.add_mutually_exclusive_group()
     where.add_argument(
         "--positions",
+        dest="positions_csv",
         type=Path,
-        default=None,
+        metavar="CSV",
         help="CSV file,x[,y][,label] (files relative to the dataset folder); "
         "default: the dataset's UTM",
     )
@@ -58,86 +96,69 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument(
         "--pos-radius",
         type=positive_float,
-        default=10.0,
-        help="potential positives lie within this distance (default 10)",
+        help=f"potential positives lie within this distance (default {RUN['pos_radius']:g})",
     )
     data.add_argument(
         "--neg-radius",
         type=positive_float,
-        default=25.0,
-        help="negatives lie beyond it; the split gap exceeds it (default 25)",
+        help=f"negatives lie beyond it; the split gap exceeds it (default {RUN['neg_radius']:g})",
     )
     data.add_argument(
         "--val-fraction",
         type=positive_float,
-        default=0.2,
-        help="route share of the validation segment, at the route's end (0.2)",
+        help=f"route share of the validation segment, at the route's end ({RUN['val_fraction']:g})",
     )
+
+
+def _add_training_args(parser: argparse.ArgumentParser) -> None:
     train = parser.add_argument_group("training")
     train.add_argument(
         "--loss",
         choices=("ranking", "triplet"),
-        default="ranking",
-        help="ranking: NetVLAD's weakly supervised ranking loss (default); "
-        "triplet: online-hardest triplets of place IDs (label column or grid "
-        "cells of --pos-radius)",
+        help="ranking: NetVLAD's weakly supervised ranking loss; triplet: online-hardest "
+        "triplets of place IDs (label column or grid cells of --pos-radius) "
+        f"(default {TRAIN.loss})",
     )
-    train.add_argument("--epochs", type=positive_int, default=10)
+    train.add_argument("--epochs", type=positive_int, help=f"(default {TRAIN.epochs})")
     train.add_argument(
         "--batch",
         type=positive_int,
-        default=16,
-        help="queries (ranking) or places (triplet) per step",
+        help=f"queries (ranking) or places (triplet) per step (default {TRAIN.batch})",
     )
-    train.add_argument("--lr", type=positive_float, default=1e-4, help="Adam learning rate")
-    train.add_argument("--margin", type=positive_float, default=0.1)
     train.add_argument(
-        "--negatives", type=positive_int, default=10, help="hardest negatives per query"
+        "--lr", type=positive_float, help=f"Adam learning rate (default {TRAIN.lr:g})"
+    )
+    train.add_argument("--margin", type=positive_float, help=f"(default {TRAIN.margin:g})")
+    train.add_argument(
+        "--negatives",
+        type=positive_int,
+        help=f"hardest negatives per query (default {TRAIN.negatives})",
     )
     train.add_argument(
         "--refresh-every",
         type=positive_int,
-        default=50,
-        help="steps between refreshes of the hard-negative cache",
+        help=f"steps between refreshes of the hard-negative cache (default {TRAIN.refresh_every})",
     )
     train.add_argument(
         "--steps-per-epoch",
         type=positive_int,
-        default=None,
         help="at most this many steps per epoch (default: every training query once)",
     )
     train.add_argument(
         "--patience",
         type=positive_int,
-        default=3,
-        help="stop after this many epochs without a better validation R@1",
+        help=f"stop after this many epochs without a better validation R@1 "
+        f"(default {TRAIN.patience})",
     )
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, help=f"(default {TRAIN.seed})")
     train.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint.pt")
-    out = parser.add_argument_group("model")
-    out.add_argument(
-        "-m",
-        "--model",
-        type=Path,
-        default=None,
-        help="the netvlad-lite IR to start from (default: the shipped one, built on first use)",
-    )
-    out.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        default=DEFAULT_OUTPUT,
-        help=f"folder for the checkpoint, the IR and report.json ({DEFAULT_OUTPUT})",
-    )
-    out.add_argument("--fp32", action="store_true", help="FP32 weights (default FP16)")
-    out.add_argument(
-        "--features-cache",
-        type=Path,
-        default=None,
-        help="folder of the cached local features (default: the user cache)",
-    )
-    add_verbosity_args(parser)
-    return parser
+
+
+def run_settings(args: argparse.Namespace, base_model: Path) -> tuple[RunOptions, TrainSettings]:
+    """The library's settings from the options of the same names."""
+    shared = {f.name: getattr(args, f.name) for f in fields(RunOptions) if hasattr(args, f.name)}
+    shared |= {"base_model": base_model, "fp16": not args.fp32}
+    return RunOptions(**shared), settings_from_args(TrainSettings, args)
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -155,38 +176,15 @@ def _check(args: argparse.Namespace) -> None:
 def _main(args: argparse.Namespace) -> int:
     _check(args)
     try:
-        from ..training.loop import TrainSettings
-        from ..training.run import RunOptions, train_and_export
+        from ..training.run import train_and_export
     except ImportError as exc:
         raise PlaceRecognitionError(
             f"{exc.name} is not installed: run this in the training environment "
             "(python3 -m venv .venv-train && .venv-train/bin/pip install -r "
             "scripts/requirements-train.txt)"
         ) from exc
-    options = RunOptions(
-        dataset=args.dataset,
-        base_model=args.model or ensure_lite_model(progress=not args.quiet),
-        output=args.output,
-        positions_csv=args.positions,
-        position_from_name=args.position_from_name,
-        pos_radius=args.pos_radius,
-        neg_radius=args.neg_radius,
-        val_fraction=args.val_fraction,
-        fp16=not args.fp32,
-        features_cache=args.features_cache,
-    )
-    settings = TrainSettings(
-        epochs=args.epochs,
-        batch=args.batch,
-        lr=args.lr,
-        margin=args.margin,
-        negatives=args.negatives,
-        refresh_every=args.refresh_every,
-        patience=args.patience,
-        seed=args.seed,
-        loss=args.loss,
-        steps_per_epoch=args.steps_per_epoch,
-    )
+    base_model = args.model or ensure_lite_model(progress=not args.quiet)
+    options, settings = run_settings(args, base_model)
     report = train_and_export(options, settings, resume=args.resume, progress=not args.quiet)
     before, after = report["validation_openvino"]["before"], report["validation_openvino"]["after"]
     print(f"{report['split']}; best epoch {report['best_epoch']}")

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .files import atomic_write_text, sha256_files
+from .home import cache_dir
 
 logger = logging.getLogger(__name__)
-
-_CACHE_ENV = "PLACE_RECOGNITION_CACHE"
 
 
 @dataclass(frozen=True)
@@ -59,12 +58,6 @@ def model_files(model_path: Path) -> list[Path]:
     if model_path.suffix.lower() == ".xml" and weights.exists():
         return [model_path, weights]
     return [model_path]
-
-
-def cache_dir() -> Path:
-    """Per-user cache folder (``$PLACE_RECOGNITION_CACHE`` or ``~/.cache/place_recognition``)."""
-    root = os.environ.get(_CACHE_ENV) or Path.home() / ".cache" / "place_recognition"
-    return Path(root)
 
 
 def model_digest(model_path: Path) -> str:

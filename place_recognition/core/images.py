@@ -6,6 +6,7 @@ import io
 import logging
 import os
 import warnings
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -173,6 +174,31 @@ def read_image(path: Path) -> np.ndarray:
     if image is None:
         raise PlaceRecognitionError(f"cannot decode image {path}: {why_undecodable(data)}")
     return image
+
+
+class ImageFiles:
+    """Image files decoded one at a time as they are iterated, in order; ``len()`` counts the
+    files (so that a progress bar knows its total).
+
+    ``skip_unreadable``: a file that cannot be read or decoded is logged and skipped (fewer
+    images than ``len()`` then come out); otherwise its one-line error is raised.
+    """
+
+    def __init__(self, paths: Iterable[Path], skip_unreadable: bool = True) -> None:
+        self.paths = [Path(path) for path in paths]
+        self.skip_unreadable = skip_unreadable
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for path in self.paths:
+            try:
+                yield read_image(path)
+            except (PlaceRecognitionError, OSError) as exc:
+                if not self.skip_unreadable:
+                    raise
+                logger.warning("skipping %s", exc)
 
 
 def require_gallery(root: Path) -> Path:

@@ -52,7 +52,7 @@ def read_model(path: Path, core: ov.Core | None = None) -> ov.Model:
     """Read an IR (.xml) or ONNX file, with a one-line error when it is missing or unreadable."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"model file not found: {path} (see README, 'Models')")
+        raise FileNotFoundError(f"model file not found: {path} (see docs/models.md)")
     if path.suffix.lower() == ".xml" and not path.with_suffix(".bin").is_file():
         raise FileNotFoundError(
             f"model weights not found: {path.with_suffix('.bin')} (an IR's .xml needs its .bin "

@@ -2,5 +2,5 @@
 ``.mat`` splits, UTM-named folders), Recall@N, evaluation runs, the Accuracy Checker's protocol
 and its runner, plots.
 
-May import: core, convert, index, indexing, recognition.
+May import: core, convert, index, indexing, recognition, sequence.
 """

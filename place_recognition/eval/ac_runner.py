@@ -10,15 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..convert.tool_envs import ToolEnv
+from ..core.home import data_home, scripts_file
 from ..errors import PlaceRecognitionError
 
-REPO = Path(__file__).resolve().parents[2]
-AC_DIR = REPO / "scripts" / "accuracy_check"
-CONFIG = AC_DIR / "netvlad-tf.yml"
-DEFINITIONS = AC_DIR / "dataset_definitions.yml"
-DEVICE_F32 = AC_DIR / "device_f32.yml"
-REQUIREMENTS = REPO / "scripts" / "requirements-accuracy-check.txt"
-DEFAULT_ENV = REPO / ".venv-ac"
+CONFIG = scripts_file("accuracy_check/netvlad-tf.yml")
+DEFINITIONS = scripts_file("accuracy_check/dataset_definitions.yml")
+DEVICE_F32 = scripts_file("accuracy_check/device_f32.yml")
+REQUIREMENTS = scripts_file("requirements-accuracy-check.txt")
+DEFAULT_ENV = data_home() / ".venv-ac"
 
 
 def setup_accuracy_checker(env_dir: Path = DEFAULT_ENV) -> Path:

@@ -174,5 +174,5 @@ def _require_files(root: Path, names: list[str], listed_in: Path) -> None:
     if missing:
         raise FileNotFoundError(
             f"{len(missing)} of the {len(names)} images listed in {listed_in} are not under "
-            f"{root}, e.g. {root / missing[0]} (see README, 'Accuracy' for the layout)"
+            f"{root}, e.g. {root / missing[0]} (layout: docs/accuracy.md)"
         )

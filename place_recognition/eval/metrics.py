@@ -68,10 +68,13 @@ class RecallReport:
     precision: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    sequence: dict | None = None  # eval/sequences.py's entry, when sequences were evaluated
 
     def to_json(self) -> dict:
         data = asdict(self)
         data["recall_at"] = {str(n): v for n, v in self.recall_at.items()}
+        if self.sequence is None:
+            del data["sequence"]
         return data
 
     def save(self, path: Path) -> Path:

@@ -20,7 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..core.files import atomic_save_npy
-from ..core.fingerprint import cache_dir
+from ..core.home import cache_dir
 from ..core.images import read_image
 from ..core.model import EmbeddingModel
 from ..core.prefetch import ordered_prefetch
@@ -61,15 +61,23 @@ def embed_paths(
     progress: bool = False,
     cache: Path | None = None,
     use_cache: bool = True,
+    what: str = "images",
 ) -> tuple[np.ndarray, float]:
-    """Embeddings (N, D) of image files and the seconds spent embedding (0 when cached)."""
+    """Embeddings (N, D) of image files and the seconds spent embedding (0 when cached);
+    ``what`` names them on the progress bar."""
     cache_file = embedding_cache_file(model, paths, cache)
     if use_cache and cache_file.is_file():
         logger.info("embeddings from the cache %s", cache_file)
         return np.load(cache_file), 0.0
     started = time.perf_counter()
     images = ordered_prefetch(image_loader(model), paths)
-    bar = tqdm(model.embed_iter(images), total=len(paths), unit="img", disable=not progress)
+    bar = tqdm(
+        model.embed_iter(images),
+        total=len(paths),
+        desc=f"embedding {what}",
+        unit="img",
+        disable=not progress,
+    )
     vectors = np.stack(list(bar)) if paths else np.empty((0, model.dim), np.float32)
     seconds = time.perf_counter() - started
     if use_cache:
@@ -91,8 +99,12 @@ def evaluate_dataset(
     The second value holds ``indices``/``scores`` (Q, k) of the ranking (``first_hit_rank`` in
     eval/metrics.py turns it into each query's first correct rank).
     """
-    database, database_s = embed_paths(model, dataset.database_paths(), progress, cache, use_cache)
-    queries, query_s = embed_paths(model, dataset.query_paths(), progress, cache, use_cache)
+    database, database_s = embed_paths(
+        model, dataset.database_paths(), progress, cache, use_cache, what="database"
+    )
+    queries, query_s = embed_paths(
+        model, dataset.query_paths(), progress, cache, use_cache, what="queries"
+    )
     started = time.perf_counter()
     indices, scores = rank_database(queries, database, max(ns))
     search_s = time.perf_counter() - started
@@ -137,8 +149,12 @@ def evaluate_like_accuracy_checker(
     """The Accuracy Checker's protocol on ``dataset``: ``localization_recall`` (top-1, strictly
     within 25 m, needs UTM) and Recall@N of the same embeddings and squared-L2 ranking."""
     host = model if model.host_preprocessing else model.with_host_preprocessing()
-    database, _ = embed_paths(host, dataset.database_paths(), progress, cache, use_cache)
-    queries, _ = embed_paths(host, dataset.query_paths(), progress, cache, use_cache)
+    database, _ = embed_paths(
+        host, dataset.database_paths(), progress, cache, use_cache, what="database"
+    )
+    queries, _ = embed_paths(
+        host, dataset.query_paths(), progress, cache, use_cache, what="queries"
+    )
     database, queries = grn_normalize(database), grn_normalize(queries)
     # Squared L2 on unit vectors is 2 - 2 q.g: the inner-product ranking gives the same order.
     indices, _ = rank_database(queries, database, max(ns))

@@ -22,6 +22,9 @@ generation (index/storage.py) and says what they hold. Format version 2 is a UTF
   {name: {value: number, ...}} [``{}``]
 - ``skipped``: gallery files left out, [{path, reason, size, mtime_ns}] [``[]``]
 - ``listing``: str or null, digest of the gallery listing indexed [null]
+- ``routes``: how the gallery's folders map to routes, ``"root"`` or ``"folders"``
+  (indexing/routes.py); null when the records carry no routes (an index written before
+  routes existed: the next update assigns them, nothing is embedded again) [null]
 
 Records (``records.<g>.jsonl``, line i = faiss id i) are described in index/records.py.
 
@@ -87,6 +90,7 @@ class Manifest:
     thresholds: dict[str, dict] = field(default_factory=dict)
     skipped: list[dict] = field(default_factory=list)
     listing: str | None = None
+    routes: str | None = None
     requires: tuple[str, ...] = ()
     saved_at: str | None = None
     version: int = FORMAT_VERSION  # the version on disk (1: read through the upgrade)
@@ -116,6 +120,7 @@ class Manifest:
             "thresholds": self.thresholds,
             "skipped": self.skipped,
             "listing": self.listing,
+            "routes": self.routes,
         }
 
 
@@ -220,6 +225,7 @@ def _build(data: dict, version: int) -> Manifest:
         thresholds=dict(data.get("thresholds", {})),
         skipped=list(data.get("skipped", [])),
         listing=data.get("listing"),
+        routes=data.get("routes"),
         requires=tuple(data.get("requires", [])),
         saved_at=data.get("saved_at"),
         version=version,
@@ -245,6 +251,7 @@ _KNOWN_FIELDS = frozenset(
         "thresholds",
         "skipped",
         "listing",
+        "routes",
     ]
 )
 

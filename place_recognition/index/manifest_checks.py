@@ -9,6 +9,7 @@ from .storage import is_data_file_name
 
 FORMAT_VERSION = 2
 REQUIRED_FILES = ("index", "records")
+ROUTE_MODES = ("root", "folders")  # indexing/routes.py RouteMode values
 # A ``requires`` feature: the inverted lists are in an ``invlists`` data file, memory-mapped.
 ONDISK_LISTS = "ondisk-invlists"
 
@@ -36,6 +37,7 @@ def manifest_problem(data: dict) -> str | None:
         "skipped": isinstance(data.get("skipped", []), list)
         and all(_is_skip_entry(entry) for entry in data.get("skipped", [])),
         "listing": data.get("listing") is None or isinstance(data["listing"], str),
+        "routes": data.get("routes") in (None, *ROUTE_MODES),
     }
     bad = [key for key, ok in checks.items() if not ok]
     return f"bad or missing {', '.join(bad)}" if bad else None

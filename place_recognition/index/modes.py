@@ -17,6 +17,7 @@ only after a PCA, or its graph and vectors take too much memory) or ``IVF1024,PQ
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 
 import faiss
@@ -25,6 +26,8 @@ from tqdm import tqdm
 
 from ..errors import PlaceRecognitionError, Remedy
 from .storage import ondisk_lists
+
+logger = logging.getLogger(__name__)
 
 EXACT = "Flat"
 # Below this many vectors exact search (O(N*D) per query, nothing lost) is kept; the boundary is
@@ -70,6 +73,7 @@ def train(index: faiss.Index, vectors: np.ndarray, seed: int = 0) -> None:
     if count > TRAIN_SAMPLE:
         rows = np.sort(np.random.default_rng(seed).choice(count, TRAIN_SAMPLE, replace=False))
     sample = np.ascontiguousarray(vectors[rows], dtype=np.float32)
+    _explain_small_training(index, len(sample))
     try:
         index.train(sample)
     except RuntimeError as exc:  # too few vectors for the lists or codebooks
@@ -79,6 +83,42 @@ def train(index: faiss.Index, vectors: np.ndarray, seed: int = 0) -> None:
             "(or auto) index mode for a gallery this small",
             remedy=Remedy.INDEX_MODE,
         ) from None
+
+
+def _explain_small_training(index: faiss.Index, count: int) -> None:
+    """One log line when ``count`` training vectors are fewer than faiss suggests for the
+    index's k-means runs, instead of faiss's own raw warning printed once per run (up to one
+    per PQ sub-quantiser); the training itself is unchanged (the setting only gates faiss's
+    message)."""
+    short = []
+    for what, centroids, parameters in _clusterings(index):
+        wanted = centroids * parameters.min_points_per_centroid
+        if count < wanted:
+            short.append(f"{what} ({wanted:,} suggested)")
+            parameters.min_points_per_centroid = 1
+    if short:
+        logger.warning(
+            "training the index mode on %d gallery vectors, fewer than faiss suggests for its "
+            "%s: approximate search may miss more true matches; exact search suits a gallery "
+            "this small",
+            count,
+            " and ".join(short),
+        )
+
+
+def _clusterings(index: faiss.Index) -> list[tuple[str, int, faiss.ClusteringParameters]]:
+    """(what, centroids, k-means parameters) of the k-means runs that train ``index``: the
+    inverted lists of an IVF index and the codebooks of a product quantizer."""
+    inner = faiss.downcast_index(index)
+    while isinstance(inner, faiss.IndexPreTransform):
+        inner = faiss.downcast_index(inner.index)
+    found = []
+    if isinstance(inner, faiss.IndexIVF):
+        found.append((f"{inner.nlist} inverted lists", inner.nlist, inner.cp))
+    quantizer = getattr(inner, "pq", None)
+    if quantizer is not None:
+        found.append((f"{quantizer.ksub}-code PQ codebooks", quantizer.ksub, quantizer.cp))
+    return found
 
 
 def add_in_chunks(index: faiss.Index, vectors: np.ndarray, progress: bool = False) -> None:

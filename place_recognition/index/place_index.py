@@ -96,6 +96,8 @@ class PlaceIndex:
         self.skipped: list[dict] = []
         # Digest of the gallery listing the index was made from (indexing.listing_digest).
         self.listing: str | None = None
+        # How the gallery's folders map to routes (records' route/position); None: unknown.
+        self.routes: str | None = None
 
     @classmethod
     def build(
@@ -133,8 +135,7 @@ class PlaceIndex:
         """Touch every page of a memory-mapped index, so that the first search is not slowed
         by page faults (run it on a background thread while other start-up work goes on)."""
         if self._index.ntotal and isinstance(self._index, faiss.IndexFlat):
-            stored = faiss.rev_swig_ptr(self._index.get_xb(), self._index.ntotal * self.dim)
-            float(stored[:: 4096 // 4].sum())  # one float per 4 KiB page
+            float(self._stored().ravel()[:: 4096 // 4].sum())  # one float per 4 KiB page
 
     def vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
         """The stored vectors, (N, D) float32 in record order (memory-mapped when loaded), or
@@ -146,6 +147,28 @@ class PlaceIndex:
         if self._index.ntotal == 0:
             return np.empty((0, self.dim), np.float32)
         return self._index.reconstruct_n(0, self._index.ntotal)
+
+    def similarities(self, query: np.ndarray) -> np.ndarray:
+        """(N,) float32: the cosine similarity of one query to every record, in record order.
+
+        Exact indexes read their vectors in place (no copy; memory-mapped when loaded); an
+        approximate index reads its exact vectors, all of them: for large approximate
+        galleries use ``search`` and the top candidates instead.
+        """
+        query = l2_normalize(np.asarray(query, np.float32).reshape(-1))
+        if query.shape[0] != self.dim:
+            raise ValueError(f"query has {query.shape[0]} dims, the index {self.dim}")
+        return self._stored() @ query
+
+    def _stored(self) -> np.ndarray:
+        """The vectors as they are stored, without a copy (read-only use)."""
+        if self._vectors is not None:
+            return self._vectors
+        count = self._index.ntotal
+        if not count or not isinstance(self._index, faiss.IndexFlat):
+            return self.vectors()
+        stored = faiss.rev_swig_ptr(self._index.get_xb(), count * self.dim)
+        return stored.reshape(count, self.dim)
 
     def search(self, queries: np.ndarray, k: int) -> list[list[Match]]:
         """Top-``k`` matches per query; ``queries``: (N, D) or (D,) float32 descriptors."""
@@ -215,6 +238,7 @@ class PlaceIndex:
             thresholds=self.thresholds,
             skipped=self.skipped,
             listing=self.listing,
+            routes=self.routes,
         )
         write_manifest(directory, manifest)
         storage.delete_other_generations(directory, self.generation, manifest.referenced)
@@ -281,6 +305,7 @@ class PlaceIndex:
         loaded.nprobe = manifest.nprobe
         loaded.query_model, loaded.thresholds = manifest.query_model, dict(manifest.thresholds)
         loaded.skipped, loaded.listing = list(manifest.skipped), manifest.listing
+        loaded.routes = manifest.routes
         return loaded
 
     @classmethod

@@ -3,7 +3,9 @@
 Record fields (index format version 2; JSON object per line): ``path`` (str, POSIX, relative
 to the gallery root), ``label`` (str, the place), ``sha256`` (str, of the file's bytes),
 ``size`` (int), ``mtime_ns`` (int), then optional fields with defaults: ``lat``, ``lon``
-(number or null; null). A reader fills in the defaults of absent optional fields and ignores
+(number or null; null), ``route`` (str or null: the route the image lies on; null) and
+``position`` (int or null: its place in travel order on that route, 0, 1, 2 ...; null), see
+indexing/routes.py. A reader fills in the defaults of absent optional fields and ignores
 fields it does not know, so later versions add fields (a route and a position, say) without a
 new format version; see index/manifest.py for the manifest's ``requires``.
 """
@@ -27,6 +29,8 @@ class GalleryRecord:
     mtime_ns: int
     lat: float | None = None
     lon: float | None = None
+    route: str | None = None
+    position: int | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -39,7 +43,7 @@ class GalleryRecord:
             data = {**_DEFAULTS, **{k: v for k, v in data.items() if k in _FIELDS}}
             if data.keys() != _FIELDS:
                 return cls(**data)  # raises TypeError naming the missing field
-        lat, lon = data["lat"], data["lon"]
+        lat, lon, route, position = data["lat"], data["lon"], data["route"], data["position"]
         if not (
             type(data["path"]) is str
             and type(data["label"]) is str
@@ -48,6 +52,9 @@ class GalleryRecord:
             and type(data["mtime_ns"]) is int
             and (lat is None or type(lat) in _NUMBER)
             and (lon is None or type(lon) in _NUMBER)
+            and (route is None or type(route) is str)
+            and (position is None or (type(position) is int and position >= 0))
+            and ((route is None) == (position is None))
         ):
             raise TypeError(f"not a gallery record: {data}")  # a damaged records file
         # The frozen dataclass __init__ costs ~4 us per record (one object.__setattr__ per

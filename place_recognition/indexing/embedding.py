@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections import ChainMap
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -127,8 +127,38 @@ def embed_candidates(
     return found, len(to_embed), failed
 
 
-def make_record(file: ImageFile, sha256: str, place: PlaceInfo | None) -> GalleryRecord:
-    label = (place.label if place else None) or default_label(file.relpath)
+def count_relabelled(old_records: list[GalleryRecord], records: list[GalleryRecord]) -> int:
+    """Records of the same file content whose place (label, coordinates ...) changed."""
+    old_by_path = {record.path: record for record in old_records}
+    return sum(
+        1
+        for record in records
+        if (old := old_by_path.get(record.path)) is not None
+        and old != record  # most are equal: the cheap test first
+        and old.sha256 == record.sha256
+        and _place(old) != _place(record)
+    )
+
+
+def _place(record: GalleryRecord) -> dict:
+    """What a record says about its place: every field but the file's identity and stats."""
+    return {k: v for k, v in asdict(record).items() if k not in _FILE_FIELDS}
+
+
+# A route position moves whenever an image is inserted before it: not a relabelling.
+_FILE_FIELDS = frozenset({"path", "sha256", "size", "mtime_ns", "position"})
+
+
+def make_record(
+    file: ImageFile,
+    sha256: str,
+    place: PlaceInfo | None,
+    spot: tuple[str, int] | None = None,
+    frame_label: str | None = None,
+) -> GalleryRecord:
+    """The record of an indexed file: its ``places.csv`` metadata, its route and position
+    (``spot``) and, for a frame of a folder route, its own label (``frame_label``)."""
+    label = (place.label if place else None) or frame_label or default_label(file.relpath)
     return GalleryRecord(
         path=file.relpath,
         label=label,
@@ -137,4 +167,6 @@ def make_record(file: ImageFile, sha256: str, place: PlaceInfo | None) -> Galler
         mtime_ns=file.mtime_ns,
         lat=place.lat if place else None,
         lon=place.lon if place else None,
+        route=spot[0] if spot else None,
+        position=spot[1] if spot else None,
     )

@@ -33,6 +33,7 @@ from ..nets.head_fit import (
 from ..nets.lite import local_features_model, local_features_output, refit_lite_model
 from ..nets.lite_build import LiteRecipe, folder_images, is_lite_model
 from .query_model import STORED
+from .routes import RouteMode
 from .update import IndexUpdate, UpdateOptions, update_index
 
 logger = logging.getLogger(__name__)
@@ -80,10 +81,12 @@ def fit_to_gallery(
     max_images: int | None = None,
     progress: bool = False,
     scenes: int = LiteRecipe.scenes,
+    routes: RouteMode | None = None,
 ) -> IndexUpdate:
     """Fit ``model``'s head to ``gallery``, save it in the index folder and index the gallery.
 
-    ``scenes``: generated images that join the gallery's in the whitening sample.
+    ``scenes``: generated images that join the gallery's in the whitening sample; ``routes``:
+    how the gallery's folders map to routes (as for ``update_index``).
     The index folder defaults to ``<gallery>/.place_index/<model key>/``, the same folder the
     base model uses, so later runs with the base model find and use the fitted one.
     ``IndexUpdate.model`` is the fitted model (use it, or ``PlaceRecognizer.open``, to search).
@@ -112,7 +115,7 @@ def fit_to_gallery(
         fitted_from=model.fingerprint,
         info={"vocabulary": fitted.info.get("vocabulary", "")},
     )
-    options = UpdateOptions(rebuild=True, max_images=max_images, progress=progress)
+    options = UpdateOptions(rebuild=True, max_images=max_images, progress=progress, routes=routes)
     update = update_index(fitted, gallery, directory, options, query_model=query_model)
     update.model_reason = STORED
     return update

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.images import ImageFile, walk_gallery
-from .places_csv import PLACES_CSV
+from .places_csv import PLACES_CSV, ancestor_folders
 
 
 def default_label(relpath: str) -> str:
@@ -37,8 +37,8 @@ def list_gallery(gallery: Path, max_images: int | None = None) -> GalleryListing
 
 
 def listing_digest(files: list[ImageFile], places_files: list[ImageFile]) -> str:
-    """sha256 over the image paths, sizes and mtimes and the stats of the places.csv files in
-    their folders.
+    """sha256 over the image paths, sizes and mtimes and the stats of the places.csv files that
+    may name them (in their folders and the folders above, up to the root).
 
     Equal digests mean the files an index was made from are all still there, unchanged as far
     as ``update_index`` looks (it hashes content only when size or mtime changed).
@@ -46,7 +46,7 @@ def listing_digest(files: list[ImageFile], places_files: list[ImageFile]) -> str
     digest = hashlib.sha256()
     digest.update("".join(f"{f.relpath}\0{f.size}\0{f.mtime_ns}\n" for f in files).encode())
     # String ops, not Path objects: this runs on every start, over up to 100k+ paths.
-    folders = {file.relpath.rpartition("/")[0] for file in files}
+    folders = ancestor_folders(file.relpath for file in files)
     for csv in sorted(places_files):
         if csv.relpath.rpartition("/")[0] in folders:
             digest.update(f"{csv.relpath}\0{csv.size}\0{csv.mtime_ns}\n".encode())

@@ -29,12 +29,19 @@ from ..index.manifest import (
 )
 from ..index.place_index import PlaceIndex, default_index_dir
 from . import gallery_threshold
-from .embedding import make_record, skip_entry, split_known_failures, split_unchanged
+from .embedding import (
+    count_relabelled,
+    make_record,
+    skip_entry,
+    split_known_failures,
+    split_unchanged,
+)
 from .engine import Rows, UpdateEngine
 from .journal import ResumeJournal
 from .listing import GalleryListing, list_gallery
 from .places_csv import read_places
 from .query_model import GIVEN, QueryModelChoice, choose_query_model
+from .routes import RouteMode, assign_routes, folder_of, folder_routes, frame_label
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +60,8 @@ class UpdateOptions:
             gallery. None keeps the saved index's mode (``auto`` for a new index).
         nprobe: inverted lists visited per query by an approximate index (saved with it).
         progress: show progress bars.
+        routes: how the gallery's folders map to routes (indexing/routes.py); None keeps the
+            saved index's (``RouteMode.ROOT`` for a new index).
     """
 
     rehash: bool = False
@@ -61,6 +70,7 @@ class UpdateOptions:
     index_mode: str | None = "auto"
     nprobe: int | None = None
     progress: bool = False
+    routes: RouteMode | None = None
 
 
 @dataclass
@@ -75,6 +85,7 @@ class IndexUpdate:
     embedded: int = 0
     reused: int = 0
     removed: int = 0
+    relabelled: int = 0  # kept images whose label or coordinates changed (places.csv)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (relpath, reason)
     # Not indexed because the engine did not get to them (a cluster shard that kept failing);
     # the listing is then not recorded, so the next run takes them up again.
@@ -95,10 +106,22 @@ class _Mode:
             return old.factory
         return ann.resolve_factory(self.index_mode or "auto", count)
 
+    routes: RouteMode | None = None  # None: the old index's
+
     def keeps(self, index: PlaceIndex) -> bool:
-        """True when this mode would leave ``index`` as it is (same factory and nprobe)."""
+        """True when this mode would leave ``index`` as it is (factory, nprobe, routes)."""
         factory = self.factory(index, len(index))
-        return factory == index.factory and self.nprobe in (None, index.nprobe)
+        return (
+            factory == index.factory
+            and self.nprobe in (None, index.nprobe)
+            and index.routes == self.route_mode(index)
+        )
+
+    def route_mode(self, old: PlaceIndex | None) -> RouteMode:
+        if self.routes is not None:
+            return self.routes
+        known = old.routes if old is not None else None
+        return RouteMode(known) if known else RouteMode.ROOT
 
 
 def update_index(
@@ -179,7 +202,7 @@ def _update_locked(
     engine: UpdateEngine | None,
 ) -> IndexUpdate:
     """update_index's work once the folder is locked and the old index loaded."""
-    mode = _Mode(options.index_mode, options.nprobe)
+    mode = _Mode(options.index_mode, options.nprobe, options.routes)
     unchanged = old is not None and old.listing == digest and mode.keeps(old)
     if unchanged and not options.rehash and query_model is None:
         # Same files, same sizes and mtimes as when the index was saved, same mode: nothing
@@ -235,23 +258,26 @@ def _update(
     pending = journal.read() if candidates else {}  # vectors of a run killed before its commit
     result = engine.embed(model, gallery, candidates, known, pending, journal, options.progress)
     found, embedded, failed = result.found, result.embedded, result.failed
-    places = read_places(gallery, {str(Path(f.relpath).parent) for f in files})
+    places = read_places(gallery, {file.relpath for file in files})
+    indexed = [f for f in files if f.relpath in kept or f.relpath in found]
+    route_mode = mode.route_mode(old)
+    spots, route_folders = _routes(indexed, places, route_mode)
     records, sources = [], []
-    for file in files:
+    for file in indexed:
         if file.relpath in kept:
             sha, source = old_records[kept[file.relpath]].sha256, kept[file.relpath]
-        elif file.relpath in found:
-            sha, source = found[file.relpath]
         else:
-            continue
-        records.append(make_record(file, sha, places.get(file.relpath)))
+            sha, source = found[file.relpath]
+        spot = spots.get(file.relpath)
+        own = frame_label(file.relpath) if folder_of(file.relpath) in route_folders else None
+        records.append(make_record(file, sha, places.get(file.relpath), spot, own))
         sources.append(source)  # a row of the old index, or a new vector
     skipped = still_failed + [skip_entry(file, reason) for file, reason in failed]
     skipped.sort(key=lambda entry: entry["path"])
     factory = mode.factory(old, len(records))
     nprobe = mode.nprobe or (old.nprobe if old is not None else ann.DEFAULT_NPROBE)
     rebuild = old is None or records != old_records or old.factory != factory
-    changed = rebuild or skipped != old_skipped or nprobe != old.nprobe
+    changed = rebuild or skipped != old_skipped or nprobe != old.nprobe or old.routes != route_mode
     if not rebuild:
         index = old
     else:
@@ -261,11 +287,12 @@ def _update(
         # Same approximate factory: keep its training (PCA, lists, codebooks), re-add vectors.
         trained = old.trained_index if old is not None and old.factory == factory else None
         index = engine.build(model.fingerprint, records, rows, factory, trained, options.progress)
-    index.nprobe, index.skipped = nprobe, skipped
+    index.nprobe, index.skipped, index.routes = nprobe, skipped, route_mode.value
     update = IndexUpdate(index, directory, model, embedded=embedded, reused=len(found) - embedded)
     update.failed, update.changed = [(entry["path"], entry["reason"]) for entry in skipped], changed
     update.unfinished = [file.relpath for file in result.unfinished]
     update.removed = len({r.path for r in old_records} - {r.path for r in records})
+    update.relabelled = count_relabelled(old_records, records)
     return update
 
 
@@ -302,3 +329,20 @@ def _load_mapped(directory: Path, model: EmbeddingModel) -> PlaceIndex | None:
     if index is not None:
         index.prefetch()
     return index
+
+
+def _routes(
+    files: list[ImageFile], places: dict, mode: RouteMode
+) -> tuple[dict[str, tuple[str, int]], set[str]]:
+    """Each indexed file's (route, position), from the full listing, and the folders that are
+    routes of frames (their images are labelled per frame)."""
+    relpaths = [file.relpath for file in files]
+    listed = set(relpaths)
+    explicit = {
+        path: (info.route, info.index)
+        for path, info in places.items()
+        if info.route is not None and path in listed
+    }
+    labels = {path: info.label for path, info in places.items()}
+    folders = folder_routes(relpaths, labels) if mode is RouteMode.FOLDERS else set()
+    return assign_routes(relpaths, mode, explicit, labels), folders

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,7 @@ import openvino as ov
 from tqdm import tqdm
 
 from ..core.files import atomic_save_npy, sha256_bytes, sha256_files
-from ..core.fingerprint import cache_dir
+from ..core.home import cache_dir
 from ..core.model import EmbeddingModel, rt_value
 from ..errors import PlaceRecognitionError, Remedy
 from ..scenes.varied import render_scene
@@ -42,11 +42,11 @@ DESCRIPTORS_PER_IMAGE = 100
 FIT_PRECISION = "f32"
 # A gallery's vocabulary comes from few descriptors (70 per image), so one k-means run depends
 # on its seed; the best of several runs (lowest distortion) is steadier. nordland_train, 18 random
-# 10-image galleries: R@1 0.572 with 5 runs vs 0.556 with one (README, "small galleries").
+# 10-image galleries: R@1 0.572 with 5 runs vs 0.556 with one (docs/models.md, "Small galleries").
 GALLERY_KMEANS_RESTARTS = 5
 # A gallery's own vocabulary keeps NetVLAD's sharp assignment whatever the base model's (the
 # shipped head's is softer, nets/lite_build.py): softened to 0.25 it scored corridor R@1 0.613
-# instead of 0.730 and nordland_train 0.127 instead of 0.131 (README, netvlad-lite).
+# instead of 0.730 and nordland_train 0.127 instead of 0.131 (docs/models.md, netvlad-lite).
 GALLERY_SECOND_WEIGHT = SECOND_NEAREST_WEIGHT
 
 
@@ -101,7 +101,7 @@ def scene_features(
             logger.info("features of %d generated scenes from the cache %s", count, cache_file)
             return cached
         scenes = calibration_scenes(count, seed)
-        features = _extract(local, channels, scenes, progress, "features (scenes)")
+        features = _extract(local, channels, scenes, progress, "features (scenes)", count)
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         atomic_save_npy(cache_file, np.stack(features))
@@ -121,9 +121,16 @@ def _compiled(
 
 
 def _extract(
-    local: EmbeddingModel, channels: int, images: Iterable[np.ndarray], progress: bool, desc: str
+    local: EmbeddingModel,
+    channels: int,
+    images: Iterable[np.ndarray],
+    progress: bool,
+    desc: str,
+    total: int | None = None,
 ) -> list[np.ndarray]:
-    rows = tqdm(local.embed_iter(images), unit="img", desc=desc, disable=not progress)
+    if total is None and isinstance(images, Sized):  # ImageFiles, lists
+        total = len(images)
+    rows = tqdm(local.embed_iter(images), total=total, unit="img", desc=desc, disable=not progress)
     return [row.reshape(-1, channels).astype(np.float16) for row in rows]
 
 

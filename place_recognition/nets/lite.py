@@ -1,7 +1,7 @@
 """netvlad-lite: the EfficientNet-Lite0 backbone IR + a k-means-initialised NetVLAD head.
 
 Built at run time with OpenVINO's graph API (no torch): the committed backbone IR
-(``models/netvlad-lite/efficientnet-lite0.xml``, exported by ``nets/backbone_export.py``) is cut at
+(``nets/data/efficientnet-lite0.xml``, exported by ``nets/backbone_export.py``) is cut at
 one of its taps, its local features are L2-normalised per location, aggregated by NetVLAD,
 intra-normalised, L2-normalised, PCA-whitened and L2-normalised again. The result has the
 netvlad-tf interface (f32 BGR NHWC [1, H, W, 3] in 0..255, L2-normalised [1, D] out): the BGR->RGB
@@ -21,9 +21,9 @@ from openvino.preprocess import PrePostProcessor
 from ..core.model import RT_SECTION
 from .netvlad_tf import l2_normalize, netvlad_aggregate, whiten
 
-# Committed with the code: found relative to the package, whatever the working directory.
-LITE_DIR = Path(__file__).resolve().parents[2] / "models" / "netvlad-lite"
-BACKBONE_PATH = LITE_DIR / "efficientnet-lite0.xml"
+# Committed with the code as package data (6.9 MB), so that an installed package builds
+# netvlad-lite too; its LICENSE and NOTICE are beside it.
+BACKBONE_PATH = Path(__file__).resolve().parent / "data" / "efficientnet-lite0.xml"
 LITE_NAME = "netvlad-lite"
 INPUT_NAME = "image"
 OUTPUT_NAME = "descriptor"
@@ -82,7 +82,7 @@ def read_backbone(path: Path = BACKBONE_PATH) -> ov.Model:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"backbone IR not found: {path} (it is committed under models/netvlad-lite/; "
+            f"backbone IR not found: {path} (it ships with the package, in nets/data/; "
             "nets.backbone_export regenerates it)"
         )
     return ov.Core().read_model(path)

@@ -8,15 +8,14 @@ given. The first-use build of the shipped model, with its unknown-place threshol
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import openvino as ov
 
-from ..core.images import list_images, read_image
+from ..core.home import models_dir
+from ..core.images import ImageFiles, list_images
 from ..core.ir_files import save_ir
 from ..core.model import RT_SECTION, EmbeddingModel
 from ..errors import PlaceRecognitionError
@@ -29,7 +28,6 @@ from .head_fit import (
 )
 from .lite import (
     BACKBONE_PATH,
-    LITE_DIR,
     LITE_NAME,
     TAP_CHANNELS,
     build_lite_model,
@@ -42,15 +40,18 @@ logger = logging.getLogger(__name__)
 
 # Softer than NetVLAD's initialisation (0.01, nets/vocabulary.py): with 0.01 the INT8 copy lost
 # 18-23 points of Recall@1 on corridor, its sharp assignment amplifying the backbone's INT8 error;
-# 0.25 keeps INT8 recall there and float recall everywhere (README, netvlad-lite).
+# 0.25 keeps INT8 recall there and float recall everywhere (docs/models.md, netvlad-lite).
 LITE_SECOND_WEIGHT = 0.25
 
-LITE_PATH = LITE_DIR / f"{LITE_NAME}.xml"  # built on first use, not committed
+
+def default_lite_path() -> Path:
+    """Where the shipped netvlad-lite is built: ``<data home>/models/netvlad-lite/``."""
+    return models_dir() / LITE_NAME / f"{LITE_NAME}.xml"
 
 
 @dataclass(frozen=True)
 class LiteRecipe:
-    """Design choices of netvlad-lite (chosen on nordland_train, see the README, netvlad-lite)."""
+    """Design choices of netvlad-lite (chosen on nordland_train: docs/models.md, netvlad-lite)."""
 
     tap: str = "s32"
     input_size: tuple[int, int] = (240, 320)
@@ -71,17 +72,13 @@ class LiteRecipe:
         )
 
 
-def folder_images(folder: Path, max_images: int | None = None) -> Iterator[np.ndarray]:
+def folder_images(folder: Path, max_images: int | None = None) -> ImageFiles:
     """Every readable image under ``folder`` (sorted); unreadable ones are logged and skipped."""
-    for file in list_images(folder)[:max_images]:
-        try:
-            yield read_image(Path(folder) / file.relpath)
-        except (PlaceRecognitionError, OSError) as exc:
-            logger.warning("skipping %s", exc)
+    return ImageFiles(Path(folder) / file.relpath for file in list_images(folder)[:max_images])
 
 
 def build_lite(
-    output: Path = LITE_PATH,
+    output: Path,
     recipe: LiteRecipe = LiteRecipe(),
     calibration: Path | None = None,
     backbone_path: Path = BACKBONE_PATH,

@@ -12,12 +12,17 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 
+from ..core.home import models_dir
 from ..core.ir_files import save_ir
 from ..core.model import RT_SECTION
 from .netvlad_tf import SCOPE, build_netvlad_model, weight_shapes
 
 DEFAULT_INPUT_SIZE = (200, 300)
-SYNTHETIC_DIR = Path("models") / "synthetic"
+
+
+def synthetic_dir() -> Path:
+    """Where the stand-ins are written by default: ``<data home>/models/synthetic``."""
+    return models_dir() / "synthetic"
 
 
 def synthetic_name(width: int) -> str:
@@ -64,6 +69,6 @@ def write_synthetic_model(
     input_size: tuple[int, int] = DEFAULT_INPUT_SIZE,
     fp16: bool = False,
 ) -> Path:
-    """Build and save the stand-in; the default path is ``models/synthetic/<name>.xml``."""
-    path = Path(path) if path else SYNTHETIC_DIR / f"{synthetic_name(width)}.xml"
+    """Build and save the stand-in; the default path is ``<home>/models/synthetic/<name>.xml``."""
+    path = Path(path) if path else synthetic_dir() / f"{synthetic_name(width)}.xml"
     return save_ir(build_synthetic_model(width, seed, input_size), path, fp16=fp16)

@@ -53,6 +53,17 @@ def fit_vocabulary(
             f"{len(descriptors)} local descriptors cannot make {clusters} clusters; "
             "give more calibration images or a smaller K"
         )
+    wanted = clusters * faiss.ClusteringParameters().min_points_per_centroid
+    if len(descriptors) < wanted:
+        # Said once here; faiss would print its raw warning once per restart.
+        logger.warning(
+            "k-means vocabulary of %d clusters from %d local descriptors, fewer than the %d "
+            "faiss suggests: the clusters fit these images loosely; more images (or fewer "
+            "clusters) give a steadier vocabulary",
+            clusters,
+            len(descriptors),
+            wanted,
+        )
     kmeans = faiss.Kmeans(
         descriptors.shape[1],
         clusters,
@@ -60,6 +71,7 @@ def fit_vocabulary(
         seed=seed,
         nredo=restarts,
         max_points_per_centroid=1000,
+        min_points_per_centroid=1,  # only gates faiss's warning, replaced by the one above
     )
     kmeans.train(descriptors)
     centers = kmeans.centroids.astype(np.float32)

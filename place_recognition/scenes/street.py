@@ -154,3 +154,76 @@ def sample_video_frames(
             y0 = (pano_h - crop_h) // 2
             crop = panorama[y0 : y0 + crop_h, x0 : x0 + crop_w]
             yield cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA)
+
+
+ROUTE_PLACES = 10  # places along the generated route's street
+ROUTE_CROP = 0.75  # a route frame shows this share of one place's panorama width
+
+
+def render_street(places: int = ROUTE_PLACES, seed: int = 7) -> np.ndarray:
+    """A long street: the panoramas of ``places`` places side by side, (360, 640 * places, 3)."""
+    return np.hstack([render_place(seed * 1000 + p) for p in range(places)])
+
+
+def route_frame(
+    street: np.ndarray,
+    x: float,
+    size: tuple[int, int] = (240, 320),
+    dusk: float = 0.0,
+    noise: float = 0.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """The view from position ``x`` (pixels along the street); ``dusk`` in [0, 1] darkens it
+    and shifts it towards blue, a change of appearance like evening light; ``noise`` adds
+    Gaussian sensor noise of that standard deviation (grey levels, seeded by ``seed``)."""
+    crop_w = int(PLACE_WIDTH * ROUTE_CROP)
+    x0 = int(np.clip(round(x), 0, street.shape[1] - crop_w))
+    view = street[:, x0 : x0 + crop_w].astype(np.float32)
+    if dusk:
+        view = view * (1.0 - 0.45 * dusk) + np.array([25.0, 5.0, -10.0]) * dusk
+    if noise:
+        view = view + np.random.default_rng(seed).normal(0.0, noise, view.shape)
+    view = cv2.resize(np.clip(view, 0, 255).astype(np.uint8), (size[1], size[0]), cv2.INTER_AREA)
+    return view
+
+
+def route_positions(frames: int, street_width: int) -> np.ndarray:
+    """``frames`` evenly spaced view positions covering the street (pixels)."""
+    last = street_width - int(PLACE_WIDTH * ROUTE_CROP)
+    return np.linspace(0.0, last, frames)
+
+
+def write_route_gallery(root: Path, frames: int = 60, seed: int = 7) -> list[Path]:
+    """A route gallery: ``frames`` views along the generated street, in the gallery root
+    (``frame_000.jpg`` ...), so that they form one route in travel order."""
+    street = render_street(seed=seed)
+    Path(root).mkdir(parents=True, exist_ok=True)
+    written = []
+    for i, x in enumerate(route_positions(frames, street.shape[1])):
+        path = Path(root) / f"frame_{i:03d}.jpg"
+        cv2.imwrite(str(path), route_frame(street, x))
+        written.append(path)
+    return written
+
+
+def route_walk_frames(
+    gallery_frames: int = 60,
+    speed: float = 0.5,
+    dusk: float = 1.0,
+    noise: float = 15.0,
+    seed: int = 7,
+) -> Iterator[tuple[np.ndarray, float]]:
+    """A walk along the route gallery's street at ``speed`` gallery frames per frame, at dusk
+    with a noisy camera (single frames are often wrong: sequence matching follows it).
+
+    Yields (frame, the gallery frame position it shows, fractional): the ground truth of a
+    route walk, for checking which answers were right.
+    """
+    street = render_street(seed=seed)
+    positions = route_positions(gallery_frames, street.shape[1])
+    step = positions[1] - positions[0]
+    count = int((gallery_frames - 1) / speed) + 1
+    for t in range(count):
+        along = t * speed
+        view = route_frame(street, positions[0] + along * step, dusk=dusk, noise=noise, seed=t)
+        yield view, along

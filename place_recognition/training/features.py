@@ -17,7 +17,7 @@ import numpy as np
 import openvino as ov
 
 from ..core.files import atomic_save_npy
-from ..core.fingerprint import cache_dir
+from ..core.home import cache_dir
 from ..core.images import read_image
 from ..core.ir_files import save_ir
 from ..core.model import EmbeddingModel, read_model

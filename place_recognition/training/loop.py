@@ -22,26 +22,12 @@ from ..eval.metrics import rank_database, recall_at_n
 from .data import TrainingSet, ValidationSet
 from .head import NetVladHead
 from .loss import batch_hard_triplet_loss, ranking_loss
+from .settings import TrainSettings
 
 logger = logging.getLogger(__name__)
 
 RECALL_AT = (1, 5)
 _CHUNK = 256  # images per no-grad forward pass (mining cache, validation)
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    epochs: int = 10
-    batch: int = 16  # queries per step (ranking) or places per step (triplet)
-    lr: float = 1e-4
-    margin: float = 0.1
-    negatives: int = 10  # hardest negatives per query
-    refresh_every: int = 50  # steps between refreshes of the mining cache
-    patience: int = 3  # epochs without a better validation Recall@1 before stopping
-    seed: int = 0
-    loss: str = "ranking"  # or "triplet"
-    images_per_place: int = 4  # triplet: images drawn per place
-    steps_per_epoch: int | None = None  # cap: an epoch = a random subset of the tuples
 
 
 @dataclass
@@ -156,7 +142,14 @@ class Trainer:
         rng = np.random.default_rng([self.settings.seed, epoch])
         batches = self._batches(rng)
         losses = []
-        bar = tqdm(batches, desc=f"epoch {epoch}", unit="step", leave=False, disable=not progress)
+        bar = tqdm(
+            batches,
+            total=len(batches),
+            desc=f"epoch {epoch}",
+            unit="step",
+            leave=False,
+            disable=not progress,
+        )
         for step, batch in enumerate(bar):
             if self.settings.loss == "ranking":
                 if step % self.settings.refresh_every == 0:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from ..core.files import atomic_write_text
@@ -21,28 +21,15 @@ from .data import build_sets, validation_positives
 from .features import FEATURES_PRECISION, LocalFeatureExtractor
 from .head import NetVladHead
 from .ir_head import export_trained, read_head_file
-from .loop import RECALL_AT, Trainer, TrainSettings
+from .loop import RECALL_AT, Trainer
 from .places import Split, dataset_positions, split_route
+from .settings import RunOptions, TrainSettings
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.pt"
 TRAINED_IR = "netvlad-lite-trained.xml"
 REPORT = "report.json"
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    dataset: Path
-    base_model: Path
-    output: Path
-    positions_csv: Path | None = None
-    position_from_name: bool = False
-    pos_radius: float = 10.0
-    neg_radius: float = 25.0
-    val_fraction: float = 0.2
-    fp16: bool = True
-    features_cache: Path | None = None
 
 
 def train_and_export(

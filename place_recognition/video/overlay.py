@@ -8,7 +8,7 @@ Layout::
 
     +---------------------------+--------------+
     | label + similarity banner | best match   |
-    |                           | thumbnail    |
+    | (route answer, confidence)| thumbnail    |
     |      the frame            | label, score |
     |   (scaled to 480 high)    | FPS, stages  |
     +---------------------------+--------------+
@@ -24,12 +24,14 @@ import cv2
 import numpy as np
 
 from ..recognition.decisions import FrameResult, PlaceHit
+from ..sequence.decision import SequenceDecision
 
 FRAME_HEIGHT = 480
 MIN_FRAME_WIDTH, MAX_FRAME_WIDTH = 360, 854
 PANEL_WIDTH = 300
 STRIP_HEIGHT = 190
 BANNER_HEIGHT = 46
+SEQUENCE_HEIGHT = 34
 BACKGROUND = (40, 40, 40)
 KNOWN = (90, 220, 90)
 UNKNOWN = (60, 160, 255)
@@ -52,6 +54,7 @@ class OverlayView:
     lines: tuple[str, ...] = ()  # extra facts for the panel (model, device, gallery size)
     notice: str | None = None  # a warning across the bottom of the frame
     paused: bool = False
+    sequence: SequenceDecision | None = None  # the answer along the gallery's routes
 
 
 def frame_width(frame_shape: tuple[int, ...]) -> int:
@@ -78,6 +81,8 @@ def draw_overlay(frame: np.ndarray, view: OverlayView) -> np.ndarray:
     canvas = np.full((height, width, 3), BACKGROUND, np.uint8)
     canvas[:FRAME_HEIGHT, :fw] = cv2.resize(frame, (fw, FRAME_HEIGHT))
     _draw_banner(canvas, fw, view.result)
+    if view.sequence is not None:
+        _draw_sequence(canvas, fw, view.sequence)
     _draw_panel(canvas, fw, view)
     _draw_strip(canvas, view.result.places, view.thumbnails)
     if view.notice:
@@ -125,9 +130,24 @@ def _draw_banner(canvas: np.ndarray, fw: int, result: FrameResult) -> None:
     _text(canvas, _fit(message, fw - 20, 0.8), (10, 32), 0.8, colour, 2, smooth=True)
 
 
+def _draw_sequence(canvas: np.ndarray, fw: int, sequence: SequenceDecision) -> None:
+    """The sequence answer in a band under the single-frame banner."""
+    band = canvas[BANNER_HEIGHT : BANNER_HEIGHT + SEQUENCE_HEIGHT, :fw]
+    band[:] = (band * 0.35).astype(np.uint8)
+    if sequence.known:
+        message = f"route: {sequence.label}  confidence {sequence.confidence:.2f}"
+    else:
+        message = (
+            f"route: unsure (nearest {sequence.nearest}, confidence {sequence.confidence:.2f})"
+        )
+    message += f"  ({sequence.length} frames)"
+    colour = KNOWN if sequence.known else UNKNOWN
+    _text(canvas, _fit(message, fw - 20, 0.6), (10, BANNER_HEIGHT + 24), 0.6, colour, 1)
+
+
 def _draw_panel(canvas: np.ndarray, fw: int, view: OverlayView) -> None:
     x, inner = fw + 10, PANEL_WIDTH - 20
-    thumb_h = inner * 3 // 4
+    thumb_h = inner * 2 // 3  # leaves room for five stage lines above the strip
     best = view.result.best
     _text(canvas, "best match", (x, 20), 0.5)
     if best is not None and view.thumbnails:

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..core.images import decode_image, is_image_name, list_images
 from ..errors import PlaceRecognitionError
+from .opencv_quiet import opencv_quiet
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class Frame:
     image: np.ndarray
     decode_seconds: float
     name: str = ""
+    captured_at: float | None = None  # when it became available (perf_counter), live inputs
 
 
 class FrameSource:
@@ -171,15 +173,18 @@ def open_source(spec: str, loop: bool = False) -> FrameSource:
 
 
 def _open_camera(index: int) -> VideoSource:
-    capture = cv2.VideoCapture(index)
-    if not capture.isOpened():
-        capture.release()
-        raise PlaceRecognitionError(
-            f"cannot open camera {index}; check that it is connected and not in use, or try "
-            "another camera index or a video file"
-        )
-    capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # show what is in front of the camera now
-    return VideoSource(capture, f"camera {index}", loop=False, camera=True)
+    # Probing a camera makes OpenCV and its backends (V4L2, FFmpeg, Orbbec ...) write about ten
+    # lines of warnings to stderr when there is none; the one-line error below says it all.
+    with opencv_quiet():
+        capture = cv2.VideoCapture(index)
+        if not capture.isOpened():
+            capture.release()
+            raise PlaceRecognitionError(
+                f"cannot open camera {index}; check that it is connected and not in use, or try "
+                "another camera index or a video file"
+            )
+        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # show what is in front of the camera now
+        return VideoSource(capture, f"camera {index}", loop=False, camera=True)
 
 
 def _read_bytes(path: Path) -> bytes:

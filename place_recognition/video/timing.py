@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STAGES = ("decode", "inference", "search", "draw")
+STAGES = ("decode", "inference", "search", "sequence", "draw")
 
 
 class MovingAverage:
