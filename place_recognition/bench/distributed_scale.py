@@ -117,9 +117,9 @@ def ivf_parts(vectors_path: Path, workdir: Path, factory: str, workers: int) -> 
         "dim": int(vectors.shape[1]),
         "factory": factory,
         "load_before": before,
-        "write_s": round(written - started, 1),
-        "train_s": round(trained - written, 1),
-        "add_s": round(done - added, 1),
+        "write_s": written - started,
+        "train_s": trained - written,
+        "add_s": done - added,
         "add_workers": workers,
         "parts": [str(part) for part in parts],
     }
@@ -150,7 +150,7 @@ def _merge_child(kind: str, workdir: str, out: str) -> None:
         (workdir / "merged.ivfdata").unlink(missing_ok=True)
         merge_on_disk(index, parts, workdir / "merged.ivfdata")
     seconds = time.perf_counter() - started
-    result = {"kind": kind, "vectors": int(index.ntotal), "seconds": round(seconds, 2)}
+    result = {"kind": kind, "vectors": int(index.ntotal), "seconds": seconds}
     result.update(peak_rss_mb=_peak_rss_mb(), rss_before_mb=rss_before, parts=len(parts))
     Path(out).write_text(json.dumps(result))
 

@@ -146,9 +146,9 @@ def _merge(args: argparse.Namespace) -> list[dict]:
             vectors, workdir / "build", ann.approximate_factory(size), args.workers
         )
         print(
-            f"{size} x {built['dim']}-d, {built['factory']}: write {built['write_s']} s, train "
-            f"{built['train_s']} s (driver), add {built['add_s']} s on {args.workers} workers "
-            f"in {len(built['parts'])} parts (load {built['load_before']})"
+            f"{size} x {built['dim']}-d, {built['factory']}: write {built['write_s']:.1f} s, "
+            f"train {built['train_s']:.1f} s (driver), add {built['add_s']:.1f} s on "
+            f"{args.workers} workers in {len(built['parts'])} parts (load {built['load_before']})"
         )
         merges = [
             ds.merge_in_child(kind, workdir / "build")
