@@ -12,6 +12,7 @@ import pytest
 from place_recognition.core.model import EmbeddingModel
 from place_recognition.index.manifest import read_manifest, update_manifest
 from place_recognition.index.place_index import PlaceIndex, default_index_dir
+from place_recognition.indexing.journal import ResumeJournal
 from place_recognition.indexing.listing import list_gallery
 from place_recognition.indexing.update import UpdateOptions, update_index
 from place_recognition.recognition.recognizer import PlaceRecognizer
@@ -167,3 +168,18 @@ def test_unchanged_listing_loads_the_index_as_saved_and_edits_are_still_seen(mod
     edited = update_index(model, image_dir)
     assert edited.saved and edited.embedded == 0
     assert "Old Bridge" in {record.label for record in edited.index.records}
+
+
+def test_a_journal_left_by_a_run_killed_after_its_commit_is_removed_by_the_next_run(
+    tiny_ir, image_dir
+):
+    # Killed between the commit and deleting the journal: the next run finds the gallery
+    # unchanged (its fast path) and must not leave the spent journal behind.
+    model = EmbeddingModel(tiny_ir)
+    update = update_index(model, image_dir)
+    journal = ResumeJournal(update.directory, model.fingerprint.sha256, model.dim)
+    journal.append(update.index.records[0].sha256, update.index.vectors()[0])
+    journal.close()
+    assert journal.path.is_file()
+    again = update_index(model, image_dir)
+    assert not again.saved and not journal.path.exists()

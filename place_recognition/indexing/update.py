@@ -208,6 +208,9 @@ def _update_locked(
         # Same files, same sizes and mtimes as when the index was saved, same mode: nothing
         # to compare or rebuild, so a big gallery starts in about a second.
         gallery_threshold.store_if_missing(old, directory)
+        # A run killed after its commit but before deleting its journal leaves it here; the
+        # index already holds those vectors, so it is spent.
+        ResumeJournal(directory, model.fingerprint.sha256, model.dim).discard()
         update = IndexUpdate(old, directory, model)
         update.failed = [(entry["path"], entry["reason"]) for entry in old.skipped]
         return update
