@@ -36,3 +36,11 @@ def test_the_sequence_benchmark_reports_recall_and_cost(tiny_ir, tmp_path):
         (5000, 20),
     ]
     assert all(row["median_ms"] > 0 for row in report["cost"])
+
+
+def test_impossible_velocities_are_one_line_with_the_reason(capsys):
+    assert benchmark_sequence.main(["--velocities", "2,1", "--sizes", "100"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "benchmark_sequence: error: velocities 2.0,1.0,0.5: need MIN <= MAX and a positive STEP"
+    ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..errors import PlaceRecognitionError
+
 # Defaults chosen on nordland_train (docs/sequence.md has the tables): evidence fades over about
 # 10 frames; gallery frames per query frame from 0.5 to 2 in steps of 0.5 (the speed range the
 # tests walk: every query frame repeated, as given, every 2nd frame); a change of speed by one
@@ -21,8 +23,9 @@ DEFAULT_MIN_CONFIDENCE = 0.1
 MAX_SUBSTEPS = 8  # finest velocity step: 1/8 gallery frame per query frame
 
 
-class SequenceSettingsError(ValueError):
-    """Sequence settings that cannot work (the message says which value and why)."""
+class SequenceSettingsError(PlaceRecognitionError, ValueError):
+    """Sequence settings that cannot work (the message says which value and why): a user
+    error wherever the settings come from, so every command reports it in one line."""
 
 
 @dataclass(frozen=True)
