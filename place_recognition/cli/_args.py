@@ -134,7 +134,7 @@ def settings_from_args(cls: type, args: argparse.Namespace) -> Any:
 
 
 # --- value types -------------------------------------------------------------------------------
-def _int_type(minimum: int, expected: str) -> Callable[[str], int]:
+def int_type(minimum: int, expected: str) -> Callable[[str], int]:
     """An argparse type: an integer of at least ``minimum``; ``expected`` names the range."""
 
     def parse(text: str) -> int:
@@ -149,8 +149,8 @@ def _int_type(minimum: int, expected: str) -> Callable[[str], int]:
     return parse
 
 
-positive_int = _int_type(1, "a positive integer")
-non_negative_int = _int_type(0, "0 or more")
+positive_int = int_type(1, "a positive integer")
+non_negative_int = int_type(0, "0 or more")
 
 
 def _float_type(accepts: Callable[[float], bool], expected: str) -> Callable[[str], float]:

@@ -80,8 +80,7 @@ def run_demo(settings: DemoSettings, started: float | None = None) -> DemoRun:
     threshold = resolve_threshold(settings.threshold, update.model, update.directory)
     logger.info("unknown-place threshold %s", threshold.describe())
     stream = route_stream(settings, update.index, source.kind)
-    demo = DemoRun(settings, update.model, update, threshold, source, started, stream)
-    demo.live = live
+    demo = DemoRun(settings, update.model, update, threshold, source, started, stream, live=live)
     headless_capped = settings.no_show and settings.output is not None
     limit = settings.output_limit if headless_capped else 0
     reader, pipeline = (

@@ -23,6 +23,7 @@ from ..sequence.settings import (
     parse_velocities,
 )
 from ..sequence.stream import RouteStream
+from ._args import int_type
 
 logger = logging.getLogger("place_recognition.cli")
 
@@ -30,23 +31,15 @@ STREAM_INPUTS = ("camera", "video", "folder")
 MIN_ROUTE_FRAMES = 3  # a shorter route is no sequence to follow
 
 
-def _velocities(text: str) -> tuple[float, float, float]:
+def velocities_type(text: str) -> tuple[float, float, float]:
+    """argparse type of --velocities: MIN,MAX[,STEP], its error said in the usage line."""
     try:
         return parse_velocities(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _length(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a whole number of frames, got {text!r}"
-        ) from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 (off) or more frames, got {value}")
-    return value
+_length = int_type(0, "0 (off) or more frames")
 
 
 AUTO = f"{DEFAULT_LENGTH} for a video, camera or folder against a gallery with routes, else off"
@@ -65,7 +58,7 @@ def add_sequence_args(parser: argparse.ArgumentParser, default: str = AUTO) -> N
     )
     group.add_argument(
         "--velocities",
-        type=_velocities,
+        type=velocities_type,
         default=DEFAULT_VELOCITIES,
         metavar="MIN,MAX[,STEP]",
         help="gallery frames per query frame searched (default 0.5,2,0.5; negative: backwards)",

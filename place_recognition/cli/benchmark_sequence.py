@@ -18,10 +18,11 @@ from ..core.files import atomic_write_text
 from ..core.sysinfo import machine_info
 from ..eval.datasets import read_dataset
 from ..eval.runs import embed_paths
-from ..sequence.settings import DEFAULT_VELOCITIES, SequenceSettings, parse_velocities
+from ..sequence.settings import DEFAULT_VELOCITIES, SequenceSettings
 from ._args import CommandParser, add_report_arg, add_verbosity_args, int_list, positive_int
 from ._common import add_model_args, load_model
 from ._run import run
+from ._sequence import velocities_type
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lengths", type=int_list, default=[1, 5, 10, 20], help="values of L")
     parser.add_argument(
         "--velocities",
-        type=parse_velocities,
+        type=velocities_type,
         default=DEFAULT_VELOCITIES,
         metavar="MIN,MAX[,STEP]",
         help="gallery frames per query frame (default 0.5,2,0.5)",
