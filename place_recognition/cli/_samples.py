@@ -1,13 +1,18 @@
 """The generated sample gallery and walk video that the quick start, the screenshot and the
-measuring commands run the demo on (no external data)."""
+measuring commands run the demo on (no external data), and the measuring commands' demo run
+in a child process, read from its summary."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 from itertools import islice
 from pathlib import Path
 
 from ..core.home import data_home
+from ..errors import RuntimeFailure
 from ..scenes.street import sample_video_frames, write_sample_gallery
+from ._commands import child_env, command_line
 from ._demo_io import FrameWriter
 
 SAMPLE_GALLERY = data_home() / "gallery" / "sample"
@@ -36,3 +41,21 @@ def measuring_inputs(workdir: Path, video_name: str, fps: float, **walk) -> tupl
     if not video.is_file():
         write_sample_video(video, fps, size=(480, 640), **walk)
     return gallery, video
+
+
+def run_demo_process(*options: str) -> str:
+    """What the demo printed, run with ``options`` in a fresh process (the command is printed
+    first); RuntimeFailure with its last lines when it fails."""
+    command = [*command_line("demo"), *options]
+    print("$ " + " ".join(command), flush=True)
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=child_env())
+    if result.returncode != 0:
+        tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-3:])
+        raise RuntimeFailure(f"the demo failed: {tail}")
+    return result.stdout + result.stderr
+
+
+def demo_fps_and_precision(output: str) -> tuple[float, str]:
+    """The mean FPS and the precision in effect, from the demo's summary."""
+    fps = float(re.search(r"mean FPS ([\d.]+)", output).group(1))
+    return fps, re.search(r"precision (\w+)", output).group(1)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,7 +25,6 @@ from ..bench.benchmark_app import (
 )
 from ..core.files import atomic_write_text
 from ..core.home import display_path, output_dir
-from ..errors import RuntimeFailure
 from ._args import (
     CommandParser,
     add_aliases,
@@ -38,10 +35,9 @@ from ._args import (
     add_workdir_arg,
     positive_int,
 )
-from ._commands import child_env, command_line
 from ._common import FULL_SIZE_SYNTHETIC, require_measured_model
 from ._run import run
-from ._samples import measuring_inputs
+from ._samples import demo_fps_and_precision, measuring_inputs, run_demo_process
 
 DEFAULT_MODEL = FULL_SIZE_SYNTHETIC
 OUT = output_dir("measure_fps")
@@ -75,24 +71,13 @@ def _inputs(args: argparse.Namespace) -> tuple[Path, Path]:
     return measuring_inputs(args.workdir, name, 30.0, frames_per_place=args.frames_per_place)
 
 
-def _command(command: list[str]) -> str:
-    print("$ " + " ".join(command), flush=True)
-    result = subprocess.run(command, capture_output=True, text=True, check=False, env=child_env())
-    if result.returncode != 0:
-        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-        raise RuntimeFailure(f"command failed: {' | '.join(tail)}")
-    return result.stdout + result.stderr
-
-
 def _demo(args, gallery: Path, video: Path, batch: int) -> tuple[float, str]:
     """Mean FPS and the precision in effect, from the demo's summary."""
-    command = [*command_line("demo"), "-m", str(args.model), "-d", args.device, "-i",
-               str(video.resolve()), "-gf", str(gallery.resolve()), "--no-show", "-q"]  # fmt: skip
+    options = ["-m", str(args.model), "-d", args.device, "-i", str(video.resolve()),
+               "-gf", str(gallery.resolve()), "--no-show", "-q"]  # fmt: skip
     if batch > 1:
-        command += ["--batch", str(batch)]
-    output = _command(command)
-    fps = float(re.search(r"mean FPS ([\d.]+)", output).group(1))
-    precision = re.search(r"precision (\w+)", output).group(1)
+        options += ["--batch", str(batch)]
+    fps, precision = demo_fps_and_precision(run_demo_process(*options))
     print(f"  demo batch {batch}: {fps:.2f} FPS ({precision})", flush=True)
     return fps, precision
 

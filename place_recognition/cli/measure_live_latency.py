@@ -17,7 +17,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,10 +35,9 @@ from ._args import (
     positive_float,
     positive_int,
 )
-from ._commands import child_env, command_line
 from ._common import FULL_SIZE_SYNTHETIC, require_measured_model
 from ._run import run
-from ._samples import measuring_inputs
+from ._samples import demo_fps_and_precision, measuring_inputs, run_demo_process
 
 OUT = output_dir("measure_live_latency")
 _E2E = re.compile(
@@ -76,18 +74,13 @@ def _inputs(args: argparse.Namespace) -> tuple[Path, Path]:
 
 
 def _demo(args: argparse.Namespace, gallery: Path, video: Path) -> dict:
-    command = [*command_line("demo"), "-m", str(args.model), "-d", args.device]
-    command += ["-i", str(video), "-gf", str(gallery), "--no-show", "-q", "--realtime"]
-    command += args.demo_args.split()
-    print("$ " + " ".join(command), flush=True)
-    result = subprocess.run(command, capture_output=True, text=True, check=False, env=child_env())
-    found = _E2E.search(result.stdout)
-    if result.returncode != 0 or found is None:
-        tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-3:])
-        raise RuntimeFailure(f"the demo failed: {tail}")
+    options = ["-m", str(args.model), "-d", args.device, "-i", str(video), "-gf", str(gallery)]
+    output = run_demo_process(*options, "--no-show", "-q", "--realtime", *args.demo_args.split())
+    found = _E2E.search(output)
+    if found is None:
+        raise RuntimeFailure("the demo printed no end-to-end latency line (is -i a video file?)")
     median, p90, dropped, delivered = found.groups()
-    fps = float(re.search(r"mean FPS ([\d.]+)", result.stdout).group(1))
-    precision = re.search(r"precision (\w+)", result.stdout).group(1)
+    fps, precision = demo_fps_and_precision(output)
     print(f"  {found.group(0)}; {fps:.2f} FPS ({precision})", flush=True)
     return {
         "e2e_median_ms": float(median),
